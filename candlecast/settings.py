@@ -1,0 +1,138 @@
+"""Settings: one frozen object built from the environment in entry points and passed down."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from candlecast.errors import SettingsError
+
+STORES = ("local", "hopsworks")
+INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
+DEFAULT_SYMBOLS = ("BTCUSDT",)
+DEFAULT_INTERVAL = "1d"
+_SYMBOL = re.compile(r"^[A-Z0-9]{5,20}$")
+_KNOWN = {
+    "CANDLECAST_HOME",
+    "CANDLECAST_STORE",
+    "CANDLECAST_STORE_URI",
+    "CANDLECAST_SYMBOLS",
+    "CANDLECAST_INTERVAL",
+    "CANDLECAST_NOW",
+    "CANDLECAST_RAW_BUCKET",
+    "CANDLECAST_LOG_LEVEL",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about a run. Build it with `Settings.from_env()` in entry points."""
+
+    home: Path = Path(".candlecast")
+    store: str = "local"
+    store_uri: str | None = None
+    binance_api_url: str | None = None
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    interval: str = DEFAULT_INTERVAL
+    now: datetime | None = None
+    raw_bucket: str | None = None
+    hopsworks_project: str | None = None
+    hopsworks_host: str | None = None
+    hopsworks_api_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.store not in STORES:
+            raise SettingsError(
+                f"CANDLECAST_STORE={self.store!r} is not a known store; use one of: {', '.join(STORES)}"
+            )
+        check_interval(self.interval)
+        for symbol in self.symbols:
+            check_symbol(symbol)
+        if not self.symbols:
+            raise SettingsError("at least one symbol is needed (e.g. CANDLECAST_SYMBOLS=BTCUSDT)")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from environment variables (unset ones take their defaults)."""
+        env = os.environ if env is None else env
+        unknown = sorted(k for k in env if k.startswith("CANDLECAST_") and k not in _KNOWN)
+        if unknown:
+            raise SettingsError(
+                f"unknown setting(s) {', '.join(unknown)}; known ones are: {', '.join(sorted(_KNOWN))}"
+            )
+        symbols = env.get("CANDLECAST_SYMBOLS")
+        now = env.get("CANDLECAST_NOW")
+        return cls(
+            home=Path(env.get("CANDLECAST_HOME") or ".candlecast"),
+            store=env.get("CANDLECAST_STORE") or "local",
+            store_uri=env.get("CANDLECAST_STORE_URI") or None,
+            binance_api_url=env.get("BINANCE_API_URL") or None,
+            symbols=parse_symbols(symbols) if symbols else DEFAULT_SYMBOLS,
+            interval=env.get("CANDLECAST_INTERVAL") or DEFAULT_INTERVAL,
+            now=parse_time(now, "CANDLECAST_NOW") if now else None,
+            raw_bucket=env.get("CANDLECAST_RAW_BUCKET") or None,
+            hopsworks_project=env.get("HOPSWORKS_PROJECT") or None,
+            hopsworks_host=env.get("HOPSWORKS_HOST") or None,
+            hopsworks_api_key=env.get("HOPSWORKS_API_KEY") or None,
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (None values are ignored), validated again."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def store_location(self) -> str:
+        """Where the local store keeps its tables: CANDLECAST_STORE_URI or CANDLECAST_HOME/store."""
+        return self.store_uri or str(self.home / "store")
+
+    @property
+    def registry_location(self) -> Path:
+        """Where the local model registry keeps its versions."""
+        return self.home / "registry"
+
+    def clock(self) -> datetime:
+        """The current time in UTC, or the fixed one from CANDLECAST_NOW / --now."""
+        return self.now or datetime.now(UTC)
+
+
+def check_interval(interval: str) -> str:
+    """Return the interval or raise naming the valid ones."""
+    if interval not in INTERVALS:
+        raise SettingsError(
+            f"interval {interval!r} is not supported; use one of: {', '.join(INTERVALS)}"
+        )
+    return interval
+
+
+def check_symbol(symbol: str) -> str:
+    """Return the symbol or raise: symbols are upper-case exchange pairs such as BTCUSDT."""
+    if not _SYMBOL.match(symbol):
+        raise SettingsError(
+            f"symbol {symbol!r} is not a valid Binance pair; use upper-case letters and digits, "
+            "e.g. BTCUSDT or ETHUSDT"
+        )
+    return symbol
+
+
+def parse_symbols(text: str) -> tuple[str, ...]:
+    """Parse 'BTCUSDT,ETHUSDT' (case-insensitive, spaces ignored) into a validated tuple."""
+    symbols = tuple(dict.fromkeys(s.strip().upper() for s in text.split(",") if s.strip()))
+    if not symbols:
+        raise SettingsError("no symbols given; pass e.g. --symbols BTCUSDT,ETHUSDT")
+    return tuple(check_symbol(s) for s in symbols)
+
+
+def parse_time(text: str, what: str = "time") -> datetime:
+    """Parse an ISO 8601 date or time; naive values are taken as UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(
+            f"{what}={text!r} is not an ISO 8601 date or time; use e.g. 2025-12-31 "
+            "or 2025-12-31T00:00:00Z"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

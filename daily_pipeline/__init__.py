@@ -1,0 +1,1 @@
+"""Daily incremental run that keeps the feature store fresh."""

@@ -1,0 +1,1 @@
+"""Data pipeline: Binance source, validation, feature definitions and backfill."""

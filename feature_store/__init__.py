@@ -1,0 +1,54 @@
+"""Feature store and model registry: one interface, adapters chosen by settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from feature_store.base import (
+    SELECTION_METRIC,
+    ColumnStats,
+    FeatureGroupSpec,
+    FeatureStore,
+    ModelRegistry,
+    ModelVersion,
+    SeriesSummary,
+    WriteResult,
+)
+
+if TYPE_CHECKING:
+    from candlecast.settings import Settings
+
+__all__ = [
+    "SELECTION_METRIC",
+    "ColumnStats",
+    "FeatureGroupSpec",
+    "FeatureStore",
+    "ModelRegistry",
+    "ModelVersion",
+    "SeriesSummary",
+    "WriteResult",
+    "open_registry",
+    "open_store",
+]
+
+
+def open_store(settings: Settings) -> FeatureStore:
+    """The feature store the settings name (adapters are imported only when chosen)."""
+    if settings.store == "hopsworks":
+        from feature_store.hopsworks import HopsworksFeatureStore
+
+        return HopsworksFeatureStore.connect(settings)
+    from feature_store.local import LocalFeatureStore
+
+    return LocalFeatureStore(settings.store_location)
+
+
+def open_registry(settings: Settings) -> ModelRegistry:
+    """The model registry the settings name."""
+    if settings.store == "hopsworks":
+        from feature_store.hopsworks import HopsworksModelRegistry
+
+        return HopsworksModelRegistry.connect(settings)
+    from feature_store.local_registry import LocalModelRegistry
+
+    return LocalModelRegistry(settings.registry_location)

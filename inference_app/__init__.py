@@ -1,0 +1,1 @@
+"""The forecast app (Gradio, Hugging Face Space) and the Forecaster behind it."""

@@ -1,0 +1,1 @@
+"""Training: feature view, windows, MLP/LSTM, tuning, walk-forward evaluation, registration."""
