@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 
-import click
 import typer
 
 from candlecast.errors import CandlecastError
@@ -42,20 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     _register_commands()
     try:
-        result = app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="candlecast")
+    except SystemExit as done:  # typer exits with the command's code, usage errors with 2
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except CandlecastError as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         return 1
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        return 130
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 if __name__ == "__main__":
