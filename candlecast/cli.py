@@ -20,9 +20,9 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from candlecast import cli_app, cli_data, cli_store, cli_train
+    from candlecast import cli_app, cli_daily, cli_data, cli_store, cli_train
 
-    for module in (cli_store, cli_data, cli_train, cli_app):
+    for module in (cli_store, cli_data, cli_daily, cli_train, cli_app):
         module.register(app)
 
 

@@ -106,6 +106,9 @@ class FeatureStore(Protocol):
     ) -> pd.DataFrame:
         """The last n rows of one series by event time, oldest first."""
 
+    def restore(self, spec: FeatureGroupSpec, table_version: int) -> None:
+        """Bring the group's content back to an earlier table version (undo a partial run)."""
+
     def table_version(self, spec: FeatureGroupSpec) -> int:
         """The current version of the group's table (grows with every write)."""
 
