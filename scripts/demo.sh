@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The platform end to end on the embedded store, fully offline: the Binance simulator serves the real candles in
+# ../shared/data/binance with its clock on 2026-01-06 12:00 UTC (that day's candle is still open), then
+# backfill -> daily -> quick training -> evaluation -> forecast -> status -> the app on http://127.0.0.1:7860.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=.venv/bin
+DATA=${CANDLE_DATA_DIR:-../shared/data/binance}
+NOW=${DEMO_NOW:-2026-01-06T12:00:00Z}
+SIM_PORT=${DEMO_SIM_PORT:-9000}
+APP_PORT=${DEMO_APP_PORT:-7860}
+
+export CANDLECAST_HOME=${CANDLECAST_HOME:-.candlecast}
+export CANDLECAST_NOW=$NOW
+export BINANCE_API_URL=http://127.0.0.1:$SIM_PORT/api
+export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Binance simulator on port $SIM_PORT over $DATA (clock: $NOW)"
+$BIN/candlecast binance-sim --data "$DATA" --port "$SIM_PORT" --now "$NOW" &
+SIM_PID=$!
+trap 'kill $SIM_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+    $BIN/python -c "import urllib.request as u; u.urlopen('$BINANCE_API_URL/v3/ping', timeout=1)" 2>/dev/null && break
+    sleep 0.2
+done
+
+step "Backfill BTCUSDT and ETHUSDT daily candles and features into $CANDLECAST_HOME"
+$BIN/candlecast backfill --symbols BTCUSDT,ETHUSDT --interval 1d
+
+step "Daily run (nothing new to fetch: the store is up to date)"
+$BIN/candlecast daily --symbols BTCUSDT,ETHUSDT --interval 1d
+
+step "Quick training (MLP and LSTM, tuned, walk-forward evaluated, registered with persistence)"
+$BIN/candlecast train --symbol BTCUSDT --interval 1d --quick
+
+step "Walk-forward evaluation of the best model"
+$BIN/candlecast evaluate --symbol BTCUSDT --interval 1d
+
+step "7-day forecast"
+$BIN/candlecast forecast --symbol BTCUSDT --days 7
+
+step "What the store and registry hold"
+$BIN/candlecast status
+
+step "The app on http://127.0.0.1:$APP_PORT (Ctrl-C to stop)"
+$BIN/candlecast app --host 127.0.0.1 --port "$APP_PORT"
