@@ -1,0 +1,231 @@
+"""The model bundle: everything needed to forecast from feature rows, saved as one directory.
+
+A bundle directory holds `bundle.json` (what the model is and what it learned from),
+`model.keras` (not for persistence) and `backtest.parquet` (the walk-forward track record).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from candlecast.errors import ModelNotFound, ValidationError
+from training_pipeline.data import Scaler
+from training_pipeline.windows import model_inputs
+
+logger = logging.getLogger(__name__)
+
+BUNDLE_FILE = "bundle.json"
+MODEL_FILE = "model.keras"
+BACKTEST_FILE = "backtest.parquet"
+BUNDLE_KINDS = ("persistence", "mlp", "lstm")
+FORECAST_COLUMNS = ("horizon", "low", "median", "high")
+
+
+def model_name(symbol: str, interval: str, kind: str) -> str:
+    """The registry name of a model: `{symbol}-{interval}-{kind}`, lower-case."""
+    return f"{symbol}-{interval}-{kind}".lower()
+
+
+@dataclass
+class ModelBundle:
+    """A trained forecaster with its preprocessing; `predict` gives log-return quantiles.
+
+    `band` holds per-horizon (low, high) log-return offsets: for persistence they are the empirical
+    10% / 90% quantiles of training returns; for networks a conformal widening fitted on validation.
+    """
+
+    kind: str
+    symbol: str
+    interval: str
+    feature_columns: tuple[str, ...]
+    window: int
+    horizon: int
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    scaler: Scaler | None = None
+    target_scale: tuple[float, ...] | None = None
+    band: dict[str, list[float]] = field(default_factory=dict)
+    feature_group: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    _model: Any = field(default=None, repr=False, compare=False)
+    _forecast_fn: Any = field(default=None, repr=False, compare=False)
+    _backtest: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in BUNDLE_KINDS:
+            raise ValidationError(
+                f"bundle kind {self.kind!r} is unknown; use one of {BUNDLE_KINDS}"
+            )
+        self.feature_columns = tuple(self.feature_columns)
+        self.quantiles = tuple(self.quantiles)
+
+    @property
+    def name(self) -> str:
+        return model_name(self.symbol, self.interval, self.kind)
+
+    @property
+    def horizons(self) -> tuple[int, ...]:
+        return tuple(range(1, self.horizon + 1))
+
+    # -- forecasting ---------------------------------------------------------------------------
+
+    def inputs(self, features: pd.DataFrame, origins: np.ndarray | None = None) -> np.ndarray:
+        """The exact scaled model input for the last row (or `origins`): (n, window, features)."""
+        return model_inputs(
+            features,
+            columns=self.feature_columns,
+            scaler=self.scaler,
+            window=self.window,
+            origins=origins,
+        )
+
+    def forecast(self, inputs: np.ndarray) -> np.ndarray:
+        """Log-return quantiles for model inputs: shape (n, horizon, 3) as (low, median, high)."""
+        n = len(inputs)
+        if self.kind == "persistence":
+            low, high = np.asarray(self.band["low"]), np.asarray(self.band["high"])
+            out = np.zeros((n, self.horizon, 3))
+            out[..., 0], out[..., 2] = low, high
+            return out
+        raw = np.asarray(self._forecaster()(np.asarray(inputs, dtype=np.float32)), np.float64)
+        out = raw * np.asarray(self.target_scale)[None, :, None]
+        if self.band:
+            out[..., 0] -= np.asarray(self.band["low"])
+            out[..., 2] += np.asarray(self.band["high"])
+        # The head is monotone by construction; this only guards float round-off.
+        out[..., 0] = np.minimum(out[..., 0], out[..., 1])
+        out[..., 2] = np.maximum(out[..., 2], out[..., 1])
+        return out
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Forecast from the latest rows of one series (oldest first, at least `window` rows).
+
+        One row per horizon 1..H: `low`, `median`, `high` are cumulative log returns of the close
+        from the last row's close (quantiles 0.1 / 0.5 / 0.9).
+        """
+        out = self.forecast(self.inputs(features))[0]
+        return pd.DataFrame(
+            {
+                "horizon": np.arange(1, self.horizon + 1),
+                "low": out[:, 0],
+                "median": out[:, 1],
+                "high": out[:, 2],
+            }
+        )
+
+    def backtest(self) -> pd.DataFrame:
+        """The walk-forward predictions over the test period (empty frame if none were saved)."""
+        stored = self.path / BACKTEST_FILE if self.path is not None else None
+        if self._backtest is None and stored is not None and stored.exists():
+            self._backtest = pd.read_parquet(stored)
+        return self._backtest if self._backtest is not None else pd.DataFrame()
+
+    def with_model(self, model: Any) -> ModelBundle:
+        """A copy that forecasts with an in-memory Keras model (used right after training)."""
+        return replace(self, _model=model, _forecast_fn=None)
+
+    def with_backtest(self, frame: pd.DataFrame) -> ModelBundle:
+        return replace(self, _backtest=frame)
+
+    def with_metrics(self, metrics: dict[str, float]) -> ModelBundle:
+        return replace(self, metrics={**self.metrics, **metrics})
+
+    def _forecaster(self) -> Any:
+        if self._forecast_fn is None:
+            import tensorflow as tf
+
+            model = self._keras_model()
+            spec = tf.TensorSpec((None, self.window, len(self.feature_columns)), tf.float32)
+            self._forecast_fn = tf.function(
+                lambda x: model(x, training=False), input_signature=[spec]
+            )
+        return self._forecast_fn
+
+    def _keras_model(self) -> Any:
+        if self._model is None:
+            if self.path is None or not (self.path / MODEL_FILE).exists():
+                raise ModelNotFound(
+                    f"bundle {self.name} has no {MODEL_FILE}; "
+                    "train it again with `candlecast train`"
+                )
+            import keras
+
+            import training_pipeline.models  # noqa: F401  (registers the custom layer)
+
+            self._model = keras.saving.load_model(self.path / MODEL_FILE, compile=False)
+        return self._model
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def save(self, path: Path | str) -> Path:
+        """Write bundle.json, model.keras (networks) and backtest.parquet (if any) into `path`."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / BUNDLE_FILE).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
+        if self.kind != "persistence":
+            self._keras_model().save(path / MODEL_FILE)
+        backtest = self.backtest()
+        if not backtest.empty:
+            backtest.to_parquet(path / BACKTEST_FILE, index=False)
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> ModelBundle:
+        """Read a bundle directory written by `save` (the Keras model loads on first forecast)."""
+        path = Path(path)
+        if not (path / BUNDLE_FILE).exists():
+            raise ModelNotFound(
+                f"{path} holds no {BUNDLE_FILE}; pass a registered model's directory "
+                "(see `candlecast evaluate`)"
+            )
+        data = json.loads((path / BUNDLE_FILE).read_text())
+        return cls.from_dict(data, path=path)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if not f.name.startswith("_") and f.name != "path"
+        }
+        data.update(
+            name=self.name,
+            horizons=list(self.horizons),
+            feature_columns=list(self.feature_columns),
+            quantiles=list(self.quantiles),
+            scaler=self.scaler.to_dict() if self.scaler else None,
+            target_scale=list(self.target_scale) if self.target_scale else None,
+        )
+        return _jsonable(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, path: Path | None = None) -> ModelBundle:
+        known = {f for f in cls.__dataclass_fields__ if not f.startswith("_")} - {"path"}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["scaler"] = Scaler.from_dict(data["scaler"]) if data.get("scaler") else None
+        if data.get("target_scale"):
+            kwargs["target_scale"] = tuple(data["target_scale"])
+        return cls(**kwargs, path=path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
