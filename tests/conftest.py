@@ -28,3 +28,19 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("CANDLECAST_", "HOPSWORKS_")) or key == "BINANCE_API_URL":
             monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def binance_sim(data_dir: Path):
+    """It serves the shared candles as a Binance simulator on a free port and yields its API URL.
+
+    The clock is fixed at 2026-01-06 12:00 UTC, inside the data: the 2026-01-06 candle is still
+    open there and every later one does not exist. Use it as BINANCE_API_URL
+    (or Settings.binance_api_url).
+    """
+    from datetime import UTC, datetime
+
+    from feature_pipeline.simulator import start_simulator
+
+    with start_simulator(data_dir, now=datetime(2026, 1, 6, 12, tzinfo=UTC)) as simulator:
+        yield simulator.url

@@ -1,0 +1,184 @@
+"""Kline CSV files as a candle source: Binance Vision dumps and the shared data's header CSVs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from candlecast.errors import SourceError, UnknownSymbolError
+from feature_pipeline.klines import (
+    OPTIONAL_COLUMNS,
+    between,
+    closed_only,
+    conform,
+    empty_candles,
+    find_gaps,
+    interval_ms,
+)
+from feature_pipeline.source import FetchReport, stopped_trading
+
+logger = logging.getLogger(__name__)
+
+# BTCUSDT_1d.csv, BTCUSDT_1m_2025-08.csv (shared data) and BTCUSDT-1d-2024-01.csv (Binance Vision).
+_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{5,20})[_-](?P<interval>\d+[mhd])(?:[_-].*)?\.csv$")
+_VISION_COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base",
+    "taker_buy_quote",
+    "ignore",
+)
+# Epoch values above this are microseconds (Binance's spot dumps since 2025), below it milliseconds.
+_US_THRESHOLD = 10**14
+
+
+def series_of(path: Path) -> tuple[str, str] | None:
+    """The (symbol, interval) a kline file holds, from its name; None for other files."""
+    match = _NAME.match(path.name)
+    return (match["symbol"], match["interval"]) if match else None
+
+
+def files_for(root: Path, symbol: str, interval: str) -> list[Path]:
+    """The kline files under root (a file or a directory) that hold symbol at interval."""
+    paths = [root] if root.is_file() else sorted(root.glob("*.csv"))
+    return [p for p in paths if series_of(p) == (symbol, interval)]
+
+
+def read_kline_file(path: Path, symbol: str, interval: str) -> pd.DataFrame:
+    """One kline CSV (any supported layout) as a `candles` frame, sorted and de-duplicated."""
+    with path.open() as handle:
+        first = handle.readline()
+    has_header = not first[:1].isdigit()
+    try:
+        if has_header:
+            raw = pd.read_csv(path, float_precision="round_trip")
+        else:
+            raw = pd.read_csv(
+                path, header=None, names=_VISION_COLUMNS, float_precision="round_trip"
+            )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise SourceError(
+            f"{path}: not a readable kline CSV ({error}); expected Binance kline rows"
+        ) from None
+    frame = _normalise(raw, path, symbol, interval)
+    return (
+        frame.sort_values("open_time")
+        .drop_duplicates("open_time", keep="last")
+        .reset_index(drop=True)
+    )
+
+
+def _normalise(raw: pd.DataFrame, path: Path, symbol: str, interval: str) -> pd.DataFrame:
+    if "timestamp" in raw.columns:  # shared data: timestamp,open,high,low,close,volume
+        raw = raw.rename(columns={"timestamp": "open_time"})
+    missing = [
+        c for c in ("open_time", "open", "high", "low", "close", "volume") if c not in raw.columns
+    ]
+    if missing:
+        raise SourceError(
+            f"{path}: columns {missing} are missing; expected Binance kline columns "
+            "(open_time/timestamp, open, high, low, close, volume, ...)"
+        )
+    open_time = _times(raw["open_time"])
+    step = pd.Timedelta(milliseconds=interval_ms(interval))
+    close_time = (
+        _times(raw["close_time"])
+        if "close_time" in raw.columns
+        else open_time + step - pd.Timedelta(milliseconds=1)
+    )
+    frame = raw.assign(symbol=symbol, interval=interval, open_time=open_time, close_time=close_time)
+    if "trade_count" in frame.columns:
+        frame = frame.rename(columns={"trade_count": "trades"})
+    for column in OPTIONAL_COLUMNS:  # 6-column files have neither: null, never an invented 0
+        if column not in frame.columns:
+            frame[column] = None
+    return conform(frame)
+
+
+def _times(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column):
+        unit = "us" if column.max() >= _US_THRESHOLD else "ms"
+        return pd.to_datetime(column.astype("int64"), unit=unit, utc=True)
+    return pd.to_datetime(column, utc=True, format="ISO8601")
+
+
+@dataclass
+class CsvSource:
+    """Candles from kline CSV files under `root`, with the same closed-candle rule as REST."""
+
+    root: Path
+    clock: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        if not self.root.exists():
+            raise SourceError(
+                f"csv source {self.root} does not exist; pass csv:PATH to a file or folder"
+            )
+
+    @property
+    def name(self) -> str:
+        return f"csv:{self.root}"
+
+    def load(self, symbol: str, interval: str) -> pd.DataFrame:
+        """Every candle the files hold for symbol at interval (open ones included)."""
+        paths = files_for(self.root, symbol, interval)
+        if not paths:
+            raise UnknownSymbolError(
+                f"no kline CSV for {symbol} {interval} under {self.root}; expected files named "
+                f"{symbol}_{interval}.csv or {symbol}-{interval}-YYYY-MM.csv"
+            )
+        frames = [read_kline_file(p, symbol, interval) for p in paths]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return (
+            frame.sort_values("open_time")
+            .drop_duplicates("open_time", keep="last")
+            .reset_index(drop=True)
+        )
+
+    def first_open_time(self, symbol: str, interval: str) -> datetime:
+        """The open time of the first candle the files hold (UnknownSymbolError if none)."""
+        frame = self.load(symbol, interval)
+        if frame.empty:
+            raise UnknownSymbolError(
+                f"the kline CSVs under {self.root} hold no {symbol} {interval} candles"
+            )
+        return frame["open_time"].iloc[0].to_pydatetime()
+
+    def fetch(
+        self, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None
+    ) -> tuple[pd.DataFrame, FetchReport]:
+        """Closed candles with start <= open_time <= end, and what was found on the way."""
+        now = self.clock()
+        everything = self.load(symbol, interval)
+        frame = (
+            between(closed_only(everything, now), start, end)
+            if len(everything)
+            else empty_candles()
+        )
+        last = frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None
+        report = FetchReport(
+            symbol=symbol,
+            interval=interval,
+            start=start,
+            end=end or now,
+            rows=len(frame),
+            gaps=find_gaps(frame, interval),
+            last_closed=last,
+            stopped_trading=stopped_trading(last, end or now, interval),
+        )
+        logger.info("csv %s %s: %d closed candles from %s", symbol, interval, len(frame), self.root)
+        return frame, report

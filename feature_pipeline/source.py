@@ -1,0 +1,84 @@
+"""The candle-source interface shared by backfill and the daily run, and how a source is chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import pandas as pd
+
+from candlecast.errors import SettingsError
+from feature_pipeline.klines import Gap, interval_step
+
+if TYPE_CHECKING:
+    from candlecast.settings import Settings
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What one fetch found: rows, real gaps (kept), the last closed candle, a stop in trading."""
+
+    symbol: str
+    interval: str
+    start: datetime | None
+    end: datetime
+    rows: int
+    gaps: list[Gap] = field(default_factory=list)
+    last_closed: datetime | None = None
+    stopped_trading: datetime | None = None
+    requests: int = 0
+    retries: int = 0
+
+    def notes(self) -> list[str]:
+        """Human-readable findings: gaps and a symbol that stopped trading."""
+        lines = [f"{self.symbol} {self.interval}: {gap}" for gap in self.gaps]
+        if self.stopped_trading is not None:
+            lines.append(
+                f"{self.symbol} {self.interval}: no candles after "
+                f"{self.stopped_trading:%Y-%m-%d %H:%M} "
+                "(the symbol stopped trading or was delisted)"
+            )
+        return lines
+
+
+@runtime_checkable
+class CandleSource(Protocol):
+    """Where closed candles come from: Binance's REST API or kline CSV files."""
+
+    @property
+    def name(self) -> str:
+        """A short description, e.g. 'binance' or 'csv:/data'."""
+
+    def first_open_time(self, symbol: str, interval: str) -> datetime:
+        """The open time of the symbol's first candle; UnknownSymbolError for unknown symbols."""
+
+    def fetch(
+        self, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None
+    ) -> tuple[pd.DataFrame, FetchReport]:
+        """Closed candles (`candles` schema) with start <= open_time <= end, and a report."""
+
+
+def stopped_trading(last: datetime | None, end: datetime, interval: str) -> datetime | None:
+    """The last candle's open time when the series ends well before `end` (a delisted symbol)."""
+    if last is None:
+        return None
+    step = interval_step(interval)
+    allowed = max(3 * step, timedelta(days=1))
+    return last if end - (last + step) > allowed else None
+
+
+def open_source(settings: Settings, spec: str = "binance", **options: object) -> CandleSource:
+    """The source named by `spec`: 'binance' (REST via python-binance) or 'csv:PATH'."""
+    if spec == "binance":
+        from feature_pipeline.binance import BinanceSource
+
+        return BinanceSource.from_settings(settings, **options)
+    if spec.startswith("csv:") and len(spec) > 4:
+        from feature_pipeline.csv_source import CsvSource
+
+        return CsvSource(Path(spec[4:]).expanduser(), clock=settings.clock)
+    raise SettingsError(
+        f"source {spec!r} is not known; use 'binance' or 'csv:PATH' (a file or folder)"
+    )
