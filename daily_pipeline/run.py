@@ -1,0 +1,198 @@
+"""The daily run: per symbol, fetch the closed candles after the last stored one, engineer, upsert.
+
+A symbol with nothing stored yet is fetched from its first candle: the daily run then does the
+backfill itself, through the same source, features and validation, so adding a symbol to the
+schedule needs no separate step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from candlecast.errors import CandlecastError, StoreError
+from daily_pipeline.summary import ERROR, OK, STALE, UP_TO_DATE, DailySummary, SymbolResult
+from feature_pipeline.features import LOOKBACK, engineer
+from feature_pipeline.groups import CANDLES, FEATURES
+from feature_pipeline.klines import closed_only, conform, interval_ms, interval_step
+from feature_pipeline.source import stopped_trading
+from feature_pipeline.validation import validate_candles, validate_features
+
+if TYPE_CHECKING:
+    from candlecast.settings import Settings
+    from feature_pipeline.source import CandleSource
+    from feature_store.base import FeatureStore
+
+logger = logging.getLogger(__name__)
+
+
+def run(
+    settings: Settings,
+    store: FeatureStore,
+    source: CandleSource,
+    symbols: Sequence[str] | None = None,
+    interval: str | None = None,
+    now: datetime | None = None,
+) -> DailySummary:
+    """Bring every symbol's candles and features up to the last closed candle before `now`."""
+    symbols = tuple(symbols or settings.symbols)
+    interval = interval or settings.interval
+    now = now or settings.clock()
+    started = time.perf_counter()
+    for spec in (CANDLES, FEATURES):
+        store.ensure(spec)
+    results = tuple(update_symbol(store, source, symbol, interval, now) for symbol in symbols)
+    return DailySummary(now, interval, results, seconds=time.perf_counter() - started)
+
+
+def update_symbol(
+    store: FeatureStore, source: CandleSource, symbol: str, interval: str, now: datetime
+) -> SymbolResult:
+    """Update one series; a failure is reported and leaves the series' store content as it was."""
+    try:
+        return _update(store, source, symbol, interval, now)
+    except CandlecastError as error:
+        logger.warning("daily run failed for %s %s: %s", symbol, interval, error)
+        return _failure(store, symbol, interval, now, str(error))
+    except (
+        Exception
+    ) as error:  # a bug or an unexpected library error must not stop the other symbols
+        logger.exception("daily run crashed for %s %s", symbol, interval)
+        return _failure(store, symbol, interval, now, f"{type(error).__name__}: {error}")
+
+
+def _update(
+    store: FeatureStore, source: CandleSource, symbol: str, interval: str, now: datetime
+) -> SymbolResult:
+    last = last_stored(store, symbol, interval)
+    if last is not None and last >= last_closed_open(now, interval):
+        return _result(symbol, interval, now, last, UP_TO_DATE)
+    start = None if last is None else last + interval_step(interval)
+    fetched, _report = source.fetch(symbol, interval, start=start, end=now)
+    fresh = new_candles(fetched, last, now)
+    if fresh.empty:
+        return _result(symbol, interval, now, last, _status_without_news(last, now, interval))
+    history = store.latest(CANDLES, symbol=symbol, interval=interval, n=LOOKBACK) if last else None
+    features = validate_features(new_features(history, fresh, last))
+    written = write_both(store, validate_candles(fresh), features)
+    newest = fresh["open_time"].iloc[-1].to_pydatetime()
+    status = STALE if stopped_trading(newest, now, interval) else OK
+    return _result(symbol, interval, now, newest, status, len(fresh), written)
+
+
+def last_stored(store: FeatureStore, symbol: str, interval: str) -> datetime | None:
+    """The open time of the last stored candle of a series (None when nothing is stored)."""
+    frame = store.latest(CANDLES, symbol=symbol, interval=interval, n=1, columns=["open_time"])
+    if frame.empty:
+        return None
+    return pd.Timestamp(frame["open_time"].iloc[-1]).to_pydatetime()
+
+
+def last_closed_open(now: datetime, interval: str) -> datetime:
+    """The open time of the newest candle closed by `now` (Binance aligns candles to the epoch)."""
+    step = interval_ms(interval)
+    now_ms = int(pd.Timestamp(now).value // 1_000_000)
+    return pd.Timestamp((now_ms // step) * step - step, unit="ms", tz="UTC").to_pydatetime()
+
+
+def new_candles(fetched: pd.DataFrame, last: datetime | None, now: datetime) -> pd.DataFrame:
+    """The closed candles after `last`, sorted by open time, in the `candles` schema."""
+    frame = closed_only(conform(fetched), now)
+    if last is not None:
+        frame = frame.loc[frame["open_time"] > pd.Timestamp(last)]
+    return frame.sort_values("open_time").reset_index(drop=True)
+
+
+def new_features(
+    history: pd.DataFrame | None, fresh: pd.DataFrame, last: datetime | None
+) -> pd.DataFrame:
+    """Feature rows of the fresh candles, engineered with the stored look-back before them."""
+    candles = fresh if history is None or history.empty else _concat(conform(history), fresh)
+    features = engineer(candles)
+    if last is not None:
+        features = features.loc[features["open_time"] > pd.Timestamp(last)]
+    return features.reset_index(drop=True)
+
+
+def write_both(store: FeatureStore, candles: pd.DataFrame, features: pd.DataFrame) -> int:
+    """Upsert candles, then features (a failed second write restores the candles); rows written."""
+    before = store.table_version(CANDLES)
+    store.upsert(CANDLES, candles)
+    if features.empty:
+        return 0
+    try:
+        store.upsert(FEATURES, features)
+    except BaseException as error:
+        _restore(store, before, error)
+        raise
+    return len(features)
+
+
+def _restore(store: FeatureStore, version: int, cause: BaseException) -> None:
+    try:
+        store.restore(CANDLES, version)
+    except Exception as error:
+        raise StoreError(
+            f"writing features failed ({cause}) and the candles could not be restored to table "
+            f"version {version} ({error}); run `candlecast daily` again to complete the update"
+        ) from error
+
+
+def _concat(history: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([history, fresh], ignore_index=True)
+
+
+def _status_without_news(last: datetime | None, now: datetime, interval: str) -> str:
+    if last is None:
+        return STALE
+    return STALE if last < last_closed_open(now, interval) else UP_TO_DATE
+
+
+def _result(
+    symbol: str,
+    interval: str,
+    now: datetime,
+    last: datetime | None,
+    status: str,
+    candles: int = 0,
+    features: int = 0,
+) -> SymbolResult:
+    lag = None if last is None else now - (last + interval_step(interval))
+    return SymbolResult(
+        symbol,
+        interval,
+        status,
+        candles,
+        features,
+        last,
+        lag,
+        _message(status, last, interval, now),
+    )
+
+
+def _message(status: str, last: datetime | None, interval: str, now: datetime) -> str:
+    if status == STALE:
+        if last is None:
+            return "the exchange has no closed candles for this series"
+        expected = last_closed_open(now, interval)
+        return (
+            f"no candle after {last:%Y-%m-%d %H:%M}, expected up to {expected:%Y-%m-%d %H:%M} "
+            "(stopped trading or delisted?)"
+        )
+    return ""
+
+
+def _failure(
+    store: FeatureStore, symbol: str, interval: str, now: datetime, message: str
+) -> SymbolResult:
+    try:
+        last = last_stored(store, symbol, interval)
+    except Exception:  # the store itself may be what failed; the error message already says so
+        last = None
+    lag = None if last is None else now - (last + interval_step(interval))
+    return SymbolResult(symbol, interval, ERROR, 0, 0, last, lag, message)

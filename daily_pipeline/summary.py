@@ -1,0 +1,109 @@
+"""What a daily run reports: one result per symbol and the run's summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+OK = "ok"
+UP_TO_DATE = "up-to-date"
+STALE = "stale"
+ERROR = "error"
+STATUSES = (OK, UP_TO_DATE, STALE, ERROR)
+
+
+@dataclass(frozen=True)
+class SymbolResult:
+    """What the daily run did for one (symbol, interval) series."""
+
+    symbol: str
+    interval: str
+    status: str
+    candles_added: int = 0
+    features_added: int = 0
+    last_closed: datetime | None = None
+    lag: timedelta | None = None
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as ISO 8601, lag in seconds)."""
+        return {
+            "symbol": self.symbol,
+            "interval": self.interval,
+            "status": self.status,
+            "candles_added": self.candles_added,
+            "features_added": self.features_added,
+            "last_closed": None if self.last_closed is None else self.last_closed.isoformat(),
+            "lag_seconds": None if self.lag is None else int(self.lag.total_seconds()),
+            "lag": format_lag(self.lag),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class DailySummary:
+    """Every symbol's result of one daily run at `now`."""
+
+    now: datetime
+    interval: str
+    results: tuple[SymbolResult, ...]
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> tuple[SymbolResult, ...]:
+        return tuple(r for r in self.results if r.failed)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every symbol succeeded (ok, up-to-date or stale), 1 otherwise."""
+        return 1 if self.failed else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the clock, the interval, the outcome and one entry per symbol."""
+        return {
+            "now": self.now.isoformat(),
+            "interval": self.interval,
+            "ok": not self.failed,
+            "seconds": round(self.seconds, 3),
+            "symbols": [r.to_dict() for r in self.results],
+        }
+
+    def table(self) -> str:
+        """A fixed-width table for people, one line per symbol."""
+        header = ("symbol", "interval", "status", "added", "last closed candle", "lag", "note")
+        rows = [header] + [
+            (
+                r.symbol,
+                r.interval,
+                r.status,
+                str(r.candles_added),
+                "-" if r.last_closed is None else f"{r.last_closed:%Y-%m-%d %H:%M}",
+                format_lag(r.lag),
+                r.message,
+            )
+            for r in self.results
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+        return "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
+            + "  "
+            + row[-1]
+            for row in rows
+        ).rstrip()
+
+
+def format_lag(lag: timedelta | None) -> str:
+    """A lag as '3d 4h', '2h 5m' or '7m' ('-' when unknown)."""
+    if lag is None:
+        return "-"
+    minutes = max(0, int(lag.total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"

@@ -1,0 +1,35 @@
+"""AWS Lambda entry point of the daily job (`handler.handler` in Dockerfile.lambda).
+
+A thin adapter: the work is in `daily_pipeline.lambda_job`, imported on the first call so that the
+cold import of this module stays well under a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+logger = logging.getLogger("candlecast.daily")
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Run the daily job for an EventBridge event; the summary, or raise when a symbol failed."""
+    _configure_logging()
+    from daily_pipeline.lambda_job import handle
+
+    return handle(event, os.environ)
+
+
+def _configure_logging() -> None:
+    """One JSON line per symbol on stdout (CloudWatch); other modules log warnings and errors."""
+    if not logger.handlers:
+        stream = logging.StreamHandler(sys.stdout)
+        stream.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(stream)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
