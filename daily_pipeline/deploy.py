@@ -42,6 +42,9 @@ class DeployRequest:
     timeout_s: int = DEFAULT_TIMEOUT_S
     environment: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _arn_part(self.role_arn, 4)  # a malformed role ARN fails before any AWS call
+
     @property
     def account(self) -> str:
         return _arn_part(self.role_arn, 4)
@@ -88,7 +91,7 @@ class Change:
 
     def __str__(self) -> str:
         detail = f" ({', '.join(self.fields)})" if self.fields else ""
-        return f"{self.action:<9}  {self.resource:<16}  {self.name}{detail}"
+        return f"{self.action:<9}  {self.resource:<17}  {self.name}{detail}"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ def run(
     symbols: Sequence[str] | None = None,
     interval: str | None = None,
     now: datetime | None = None,
+    progress: Callable[[SymbolResult], object] | None = None,
 ) -> DailySummary:
     """Bring every symbol's candles and features up to the last closed candle before `now`."""
     symbols = tuple(symbols or settings.symbols)
@@ -46,8 +47,12 @@ def run(
     started = time.perf_counter()
     for spec in (CANDLES, FEATURES):
         store.ensure(spec)
-    results = tuple(update_symbol(store, source, symbol, interval, now) for symbol in symbols)
-    return DailySummary(now, interval, results, seconds=time.perf_counter() - started)
+    results = []
+    for symbol in symbols:
+        results.append(update_symbol(store, source, symbol, interval, now))
+        if progress is not None:
+            progress(results[-1])
+    return DailySummary(now, interval, tuple(results), seconds=time.perf_counter() - started)
 
 
 def update_symbol(
