@@ -122,11 +122,12 @@ def engineer(candles: pd.DataFrame) -> pd.DataFrame:
     """The FEATURES rows of closed candles (any series, any row order), warm-up rows dropped."""
     data = _sorted_candles(candles)
     keep = np.flatnonzero(data.position >= LOOKBACK - 1)
-    features = _feature_arrays(data) if len(keep) else {}
     values = np.empty((1 + len(FEATURE_COLUMNS), len(keep)))
     values[0] = data.close[keep]
-    for row, name in enumerate(FEATURE_COLUMNS, start=1):
-        values[row] = features[name][keep]
+    if len(keep):
+        features = _feature_arrays(data)
+        for row, name in enumerate(FEATURE_COLUMNS, start=1):
+            values[row] = features[name][keep]
     _check_finite(values, data, keep)
     out = pd.DataFrame(values.T, columns=["close", *FEATURE_COLUMNS], copy=False)
     times = pd.Series(data.micros[keep].view("datetime64[us]")).dt.tz_localize("UTC")
