@@ -1,0 +1,455 @@
+"""The embedded feature store: one Delta Lake table per feature group, queried with DuckDB."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
+from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
+from feature_store.fingerprint import content_fingerprint
+from feature_store.storage import (
+    is_remote,
+    list_table_names,
+    normalise_uri,
+    s3_options_from_env,
+    table_uri,
+)
+from feature_store.validate import conform
+
+if TYPE_CHECKING:
+    import duckdb
+    from deltalake import DeltaTable
+
+logger = logging.getLogger(__name__)
+
+# Field metadata that keeps the spec recoverable from the table alone (Delta rejects custom
+# table properties, but keeps per-field metadata).
+KEY_META = "candlecast.primary_key_position"
+EVENT_META = "candlecast.event_time"
+_TABLE_NAME = re.compile(r"^(?P<name>.+)_v(?P<version>\d+)$")
+MAX_ATTEMPTS = 30
+T = TypeVar("T")
+
+
+class LocalFeatureStore:
+    """Feature groups as Delta tables under a folder or an s3:// prefix."""
+
+    backend = "local"
+
+    def __init__(self, uri: str, storage_options: Mapping[str, str] | None = None) -> None:
+        self.uri = normalise_uri(uri)
+        if storage_options is None:
+            storage_options = s3_options_from_env() if is_remote(self.uri) else {}
+        self._options = dict(storage_options)
+
+    def __repr__(self) -> str:
+        return f"LocalFeatureStore({self.uri!r})"
+
+    # -- groups -------------------------------------------------------------------------------
+
+    def ensure(self, spec: FeatureGroupSpec) -> None:
+        """Create the group's table if missing; raise StoreError if it has another schema."""
+        existing = self._try_open(spec)
+        if existing is None:
+            existing = self._create(spec)
+        _check_same_schema(spec, existing)
+
+    def list_groups(self) -> list[FeatureGroupSpec]:
+        """Every feature group (all versions) found under the store's root."""
+        specs = []
+        for name in list_table_names(self.uri, self._options):
+            table = self._load(table_uri(self.uri, name))
+            spec = _spec_from_table(name, table)
+            if spec is None:
+                logger.warning("skipping %s: not a candlecast feature group", name)
+            else:
+                specs.append(spec)
+        return specs
+
+    def table_version(self, spec: FeatureGroupSpec) -> int:
+        """The current version of the group's table."""
+        return self._open(spec).version()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def upsert(self, spec: FeatureGroupSpec, frame: pd.DataFrame) -> WriteResult:
+        """Validate and cast the frame, then merge it on the primary key in one commit."""
+        data = conform(spec, frame)
+        self.ensure(spec)
+        if data.num_rows == 0:
+            return WriteResult(inserted=0, updated=0, table_version=self.table_version(spec))
+        predicate = merge_predicate(spec, data)
+
+        def merge() -> WriteResult:
+            table = self._open(spec)
+            metrics = (
+                table.merge(data, predicate, source_alias="s", target_alias="t")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+            return WriteResult(
+                inserted=int(metrics["num_target_rows_inserted"]),
+                updated=int(metrics["num_target_rows_updated"]),
+                table_version=table.version(),
+            )
+
+        result = _with_retries(merge, f"upsert into {spec.table_name}")
+        logger.info("upsert %s: %s", spec.table_name, result)
+        return result
+
+    def restore(self, spec: FeatureGroupSpec, table_version: int) -> None:
+        """Make the group's content that of an earlier table version (as a new version)."""
+        current = self._open(spec).version()
+        if not 0 <= table_version <= current:
+            raise StoreError(
+                f"feature group {spec.table_name} has table versions 0..{current}; "
+                f"cannot restore version {table_version}"
+            )
+        if table_version == current:
+            return
+
+        def restore() -> None:
+            self._open(spec).restore(table_version)
+
+        _with_retries(restore, f"restore of {spec.table_name}")
+        logger.info("restored %s to table version %d", spec.table_name, table_version)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def read(
+        self,
+        spec: FeatureGroupSpec,
+        *,
+        symbol: str | None = None,
+        interval: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        columns: Sequence[str] | None = None,
+        as_of_version: int | None = None,
+    ) -> pd.DataFrame:
+        """Rows with start <= event_time <= end, sorted by primary key."""
+        names = _columns(spec, columns)
+        where, params = _filters(spec, symbol, interval, start, end)
+        order = ", ".join(_quote(k) for k in spec.primary_key)
+        sql = f"SELECT {_select(names)} FROM t {where} ORDER BY {order}"
+        table = self._query(spec, sql, params, as_of_version, symbol=symbol, interval=interval)
+        return _to_frame(table, spec, names)
+
+    def latest(
+        self,
+        spec: FeatureGroupSpec,
+        *,
+        symbol: str,
+        interval: str,
+        n: int,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The last n rows of one series by event time, oldest first."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        names = _columns(spec, columns)
+        where, params = _filters(spec, symbol, interval, None, None)
+        event = _quote(spec.event_time)
+        sql = (
+            f"SELECT {_select(names)} FROM (SELECT * FROM t {where} ORDER BY {event} DESC "
+            f"LIMIT {int(n)}) ORDER BY {event}"
+        )
+        table = self._query(spec, sql, params, None, symbol=symbol, interval=interval)
+        return _to_frame(table, spec, names)
+
+    def statistics(self, spec: FeatureGroupSpec) -> dict[str, ColumnStats]:
+        """Per column: non-null count, nulls, min and max."""
+        parts = [
+            f"count({_quote(n)}), count(*) - count({_quote(n)}), min({_quote(n)}), max({_quote(n)})"
+            for n in spec.schema.names
+        ]
+        table = self._query(spec, f"SELECT {', '.join(parts)} FROM t", [], None)
+        row = [table.column(i)[0].as_py() for i in range(table.num_columns)]
+        return {
+            name: ColumnStats(
+                count=row[4 * i], nulls=row[4 * i + 1], min=row[4 * i + 2], max=row[4 * i + 3]
+            )
+            for i, name in enumerate(spec.schema.names)
+        }
+
+    def series(self, spec: FeatureGroupSpec) -> list[SeriesSummary]:
+        """Row count and first/last event time per (symbol, interval)."""
+        event = _quote(spec.event_time)
+        sql = (
+            f'SELECT symbol, "interval", count(*), min({event}), max({event}) FROM t '
+            'GROUP BY symbol, "interval" ORDER BY symbol, "interval"'
+        )
+        table = self._query(spec, sql, [], None)
+        return [
+            SeriesSummary(*(v.as_py() for v in row)) for row in zip(*table.columns, strict=True)
+        ]
+
+    def fingerprint(self, spec: FeatureGroupSpec) -> str:
+        """sha256 of the content sorted by primary key: equal content, equal fingerprint."""
+        order = ", ".join(_quote(k) for k in spec.primary_key)
+        sql = f"SELECT {_select(spec.schema.names)} FROM t ORDER BY {order}"
+        table = self._query(spec, sql, [], None)
+        return content_fingerprint(table.cast(_plain_schema(spec.schema)))
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _table_uri(self, spec: FeatureGroupSpec) -> str:
+        return table_uri(self.uri, spec.table_name)
+
+    def _load(self, uri: str, version: int | None = None) -> DeltaTable:
+        from deltalake import DeltaTable
+
+        return DeltaTable(uri, version=version, storage_options=self._options or None)
+
+    def _try_open(self, spec: FeatureGroupSpec, version: int | None = None) -> DeltaTable | None:
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        uri = self._table_uri(spec)
+        if not DeltaTable.is_deltatable(uri, storage_options=self._options or None):
+            return None
+        try:
+            return self._load(uri, version)
+        except TableNotFoundError:
+            return None
+
+    def _open(self, spec: FeatureGroupSpec, version: int | None = None) -> DeltaTable:
+        from deltalake.exceptions import DeltaError
+
+        try:
+            table = self._try_open(spec, version)
+        except DeltaError as error:  # e.g. a version that does not exist
+            raise StoreError(
+                f"feature group {spec.table_name}: cannot open table version {version} ({error}); "
+                "see `candlecast status` for the current version"
+            ) from None
+        if table is None:
+            raise FeatureGroupNotFound(
+                f"feature group {spec.table_name} does not exist in {self.uri}; "
+                "run `candlecast backfill` to create and fill it"
+            )
+        return table
+
+    def _create(self, spec: FeatureGroupSpec) -> DeltaTable:
+        from deltalake import DeltaTable
+        from deltalake.exceptions import DeltaError
+
+        try:
+            return DeltaTable.create(
+                self._table_uri(spec),
+                annotated_schema(spec),
+                mode="error",
+                partition_by=list(spec.partition_by) or None,
+                name=spec.table_name,
+                description=spec.description or None,
+                storage_options=self._options or None,
+            )
+        except DeltaError:
+            table = self._try_open(spec)  # another process created it first
+            if table is None:
+                raise
+            return table
+
+    def _query(
+        self,
+        spec: FeatureGroupSpec,
+        sql: str,
+        params: list[Any],
+        version: int | None,
+        *,
+        symbol: str | None = None,
+        interval: str | None = None,
+    ) -> pa.Table:
+        table = self._open(spec, version)
+        partitions = [
+            (column, "=", value)
+            for column, value in (("symbol", symbol), ("interval", interval))
+            if value is not None and column in spec.partition_by
+        ]
+        dataset = table.to_pyarrow_dataset(partitions=partitions or None)
+        with _connect() as connection:
+            connection.register("t", dataset)
+            return connection.sql(sql, params=params or None).to_arrow_table()
+
+
+def annotated_schema(spec: FeatureGroupSpec) -> pa.Schema:
+    """The spec's schema with the primary key and event time recorded as field metadata."""
+    fields = []
+    for field in spec.schema:
+        meta = dict(field.metadata or {})
+        if field.name in spec.primary_key:
+            meta[KEY_META.encode()] = str(spec.primary_key.index(field.name)).encode()
+        if field.name == spec.event_time:
+            meta[EVENT_META.encode()] = b"true"
+        fields.append(field.with_metadata(meta))
+    return pa.schema(fields)
+
+
+def merge_predicate(spec: FeatureGroupSpec, data: pa.Table) -> str:
+    """Join on the key, pinned to the frame's partitions and event-time range."""
+    parts = [f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.primary_key]
+    for column in spec.partition_by:
+        values = sorted({v for v in data[column].to_pylist()})
+        parts.append(f"t.{_quote(column)} IN ({', '.join(_literal(v) for v in values)})")
+    bounds = pc.min_max(data[spec.event_time])
+    event = f"t.{_quote(spec.event_time)}"
+    parts.append(f"{event} >= {_literal(bounds['min'].as_py())}")
+    parts.append(f"{event} <= {_literal(bounds['max'].as_py())}")
+    return " AND ".join(parts)
+
+
+def _with_retries(operation: Callable[[], T], what: str) -> T:
+    """Run a commit, retrying with jittered backoff when another writer committed first."""
+    from deltalake.exceptions import CommitFailedError, DeltaError
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return operation()
+        except (CommitFailedError, DeltaError) as error:
+            if not _is_conflict(error) or attempt == MAX_ATTEMPTS:
+                raise StoreError(f"{what} failed after {attempt} attempt(s): {error}") from error
+            delay = min(2.0, 0.02 * 2**attempt) * (0.5 + random.random())
+            logger.info("%s: concurrent commit, retry %d in %.2fs", what, attempt, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _is_conflict(error: Exception) -> bool:
+    from deltalake.exceptions import CommitFailedError
+
+    text = str(error).lower()
+    return isinstance(error, CommitFailedError) or any(
+        word in text for word in ("conflict", "concurrent", "version already exists", "transaction")
+    )
+
+
+def _spec_from_table(name: str, table: DeltaTable) -> FeatureGroupSpec | None:
+    match = _TABLE_NAME.match(name)
+    schema = pa.schema(table.schema().to_arrow())
+    keys = {}
+    event = None
+    for field in schema:
+        meta = {
+            k.decode() if isinstance(k, bytes) else k: v for k, v in (field.metadata or {}).items()
+        }
+        if KEY_META in meta:
+            keys[int(meta[KEY_META])] = field.name
+        if EVENT_META in meta:
+            event = field.name
+    if match is None or not keys or event is None:
+        return None
+    metadata = table.metadata()
+    return FeatureGroupSpec(
+        name=match["name"],
+        version=int(match["version"]),
+        schema=_plain_schema(schema),
+        primary_key=tuple(keys[i] for i in sorted(keys)),
+        event_time=event,
+        partition_by=tuple(metadata.partition_columns),
+        description=metadata.description or "",
+    )
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema without metadata, strings as plain `string`."""
+    fields = []
+    for field in schema:
+        data_type = field.type
+        if pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type):
+            data_type = pa.string()
+        fields.append(pa.field(field.name, data_type, nullable=field.nullable))
+    return pa.schema(fields)
+
+
+def _check_same_schema(spec: FeatureGroupSpec, table: DeltaTable) -> None:
+    stored = _plain_schema(pa.schema(table.schema().to_arrow()))
+    wanted = _plain_schema(spec.schema)
+    if not stored.equals(wanted):
+        raise StoreError(
+            f"feature group {spec.table_name} exists with another schema:\n  stored: {stored}\n"
+            f"  wanted: {wanted}\nbump the group's version to change its schema"
+        )
+
+
+def _columns(spec: FeatureGroupSpec, columns: Sequence[str] | None) -> list[str]:
+    if columns is None:
+        return list(spec.schema.names)
+    unknown = [c for c in columns if c not in spec.schema.names]
+    if unknown:
+        raise ValidationError(
+            f"feature group {spec.table_name} has no column(s) {unknown}; "
+            f"choose from {spec.schema.names}"
+        )
+    return list(columns)
+
+
+def _filters(
+    spec: FeatureGroupSpec,
+    symbol: str | None,
+    interval: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    event = _quote(spec.event_time)
+    for clause, value in (
+        ("symbol = ?", symbol),
+        ('"interval" = ?', interval),
+        (f"{event} >= ?", _as_utc(start)),
+        (f"{event} <= ?", _as_utc(end)),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return (
+        stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    ).to_pydatetime()
+
+
+def _to_frame(table: pa.Table, spec: FeatureGroupSpec, names: list[str]) -> pd.DataFrame:
+    schema = _plain_schema(pa.schema([spec.schema.field(n) for n in names]))
+    return table.cast(schema).to_pandas()
+
+
+def _select(names: Sequence[str]) -> str:
+    return ", ".join(_quote(n) for n in names)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    raise ValidationError(f"cannot use {value!r} ({type(value).__name__}) as a key value")
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection

@@ -1,0 +1,84 @@
+"""Where the local store's tables live: a folder or an s3:// prefix, and how to reach it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
+
+# Standard AWS variables -> object_store keys understood by deltalake.
+_AWS_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+)
+
+
+def is_remote(uri: str) -> bool:
+    """True for s3:// URIs, False for local paths."""
+    return urlparse(uri).scheme in ("s3", "s3a")
+
+
+def normalise_uri(uri: str) -> str:
+    """An absolute local path, or the s3:// URI without a trailing slash."""
+    return uri.rstrip("/") if is_remote(uri) else str(Path(uri).expanduser().resolve())
+
+
+def table_uri(root: str, table_name: str) -> str:
+    """The location of one table under the store root."""
+    return f"{root}/{table_name}" if is_remote(root) else str(Path(root) / table_name)
+
+
+def s3_options_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """deltalake storage options from the standard AWS environment variables."""
+    env = os.environ if env is None else env
+    options = {key: env[key] for key in _AWS_ENV if env.get(key)}
+    if "AWS_ENDPOINT_URL_S3" in options:
+        options["AWS_ENDPOINT_URL"] = options.pop("AWS_ENDPOINT_URL_S3")
+    if "AWS_DEFAULT_REGION" in options:
+        options.setdefault("AWS_REGION", options.pop("AWS_DEFAULT_REGION"))
+    options.setdefault("AWS_REGION", "us-east-1")
+    if options.get("AWS_ENDPOINT_URL", "").startswith("http://"):
+        options["AWS_ALLOW_HTTP"] = "true"  # a local stand-in such as moto's server
+    return options
+
+
+def list_table_names(root: str, storage_options: Mapping[str, str]) -> list[str]:
+    """Names of the folders under root that hold a Delta log."""
+    if not is_remote(root):
+        base = Path(root)
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if (p / "_delta_log").is_dir())
+    filesystem, prefix = _s3_filesystem(root, storage_options)
+    selector = pafs.FileSelector(prefix, allow_not_found=True)
+    folders = [
+        i.base_name for i in filesystem.get_file_info(selector) if i.type == pafs.FileType.Directory
+    ]
+    return sorted(
+        name
+        for name in folders
+        if filesystem.get_file_info(f"{prefix}/{name}/_delta_log").type != pafs.FileType.NotFound
+    )
+
+
+def _s3_filesystem(root: str, options: Mapping[str, str]) -> tuple[pafs.S3FileSystem, str]:
+    parsed = urlparse(root)
+    endpoint = options.get("AWS_ENDPOINT_URL")
+    endpoint_parsed = urlparse(endpoint) if endpoint else None
+    filesystem = pafs.S3FileSystem(
+        access_key=options.get("AWS_ACCESS_KEY_ID"),
+        secret_key=options.get("AWS_SECRET_ACCESS_KEY"),
+        session_token=options.get("AWS_SESSION_TOKEN"),
+        region=options.get("AWS_REGION", "us-east-1"),
+        endpoint_override=endpoint_parsed.netloc if endpoint_parsed else None,
+        scheme=endpoint_parsed.scheme if endpoint_parsed else "https",
+    )
+    return filesystem, f"{parsed.netloc}{parsed.path}".rstrip("/")

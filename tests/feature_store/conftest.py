@@ -1,0 +1,33 @@
+"""Fixtures that run the store and registry contract suites once per adapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from store_adapters import REGISTRIES, STORES
+
+from feature_store.base import FeatureStore, ModelRegistry
+
+
+@pytest.fixture(params=sorted(STORES))
+def store_name(request: pytest.FixtureRequest) -> str:
+    """The adapter under test."""
+    return request.param
+
+
+@pytest.fixture
+def store(store_name: str, tmp_path: Path) -> FeatureStore:
+    """A fresh, empty feature store of each adapter."""
+    return STORES[store_name](tmp_path)
+
+
+@pytest.fixture(params=sorted(REGISTRIES))
+def registry_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def registry(registry_name: str, tmp_path: Path) -> ModelRegistry:
+    """A fresh, empty model registry of each adapter."""
+    return REGISTRIES[registry_name](tmp_path)
