@@ -159,7 +159,12 @@ class CsvSource:
         return frame["open_time"].iloc[0].to_pydatetime()
 
     def fetch(
-        self, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None
+        self,
+        symbol: str,
+        interval: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[pd.DataFrame, FetchReport]:
         """Closed candles with start <= open_time <= end, and what was found on the way."""
         now = self.clock()
@@ -180,5 +185,7 @@ class CsvSource:
             last_closed=last,
             stopped_trading=stopped_trading(last, end or now, interval),
         )
+        if progress is not None:
+            progress(len(frame))
         logger.info("csv %s %s: %d closed candles from %s", symbol, interval, len(frame), self.root)
         return frame, report

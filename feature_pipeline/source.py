@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,9 +56,17 @@ class CandleSource(Protocol):
         """The open time of the symbol's first candle; UnknownSymbolError for unknown symbols."""
 
     def fetch(
-        self, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None
+        self,
+        symbol: str,
+        interval: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[pd.DataFrame, FetchReport]:
-        """Closed candles (`candles` schema) with start <= open_time <= end, and a report."""
+        """Closed candles (`candles` schema) with start <= open_time <= end, and a report.
+
+        `progress` is called with the number of candles each step delivered (for progress bars).
+        """
 
 
 def stopped_trading(last: datetime | None, end: datetime, interval: str) -> datetime | None:

@@ -1,0 +1,131 @@
+"""Data rules for candles and features (pandera schemas); a broken rule raises ValidationError."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaError, SchemaErrors
+
+from candlecast.errors import ValidationError
+from candlecast.settings import INTERVALS
+from feature_pipeline.groups import FEATURE_COLUMNS
+from feature_pipeline.klines import interval_ms
+
+KEY = ["symbol", "interval", "open_time"]
+TIME = pd.DatetimeTZDtype("us", "UTC")
+
+
+def _step_ms(frame: pd.DataFrame) -> pd.Series:
+    return frame["interval"].map({i: interval_ms(i) for i in INTERVALS})
+
+
+def _epoch_ms(column: pd.Series) -> pd.Series:
+    return column.astype("datetime64[ms, UTC]").astype("int64")
+
+
+def _aligned(frame: pd.DataFrame) -> pd.Series:
+    return _epoch_ms(frame["open_time"]) % _step_ms(frame) == 0
+
+
+def _closes_inside(frame: pd.DataFrame) -> pd.Series:
+    open_ms, close_ms = _epoch_ms(frame["open_time"]), _epoch_ms(frame["close_time"])
+    return (close_ms > open_ms) & (close_ms < open_ms + _step_ms(frame))
+
+
+def _increasing(frame: pd.DataFrame) -> pd.Series:
+    earlier = frame.groupby(["symbol", "interval"], sort=False)["open_time"].shift()
+    return earlier.isna() | (frame["open_time"] > earlier)
+
+
+def _price(check: pa.Check | None = None) -> pa.Column:
+    return pa.Column(float, check or pa.Check.gt(0), nullable=False)
+
+
+CANDLES_SCHEMA = pa.DataFrameSchema(
+    {
+        "symbol": pa.Column(str, pa.Check.str_matches(r"^[A-Z0-9]{5,20}$")),
+        "interval": pa.Column(str, pa.Check.isin(INTERVALS)),
+        "open_time": pa.Column(TIME),
+        "close_time": pa.Column(TIME),
+        "open": _price(),
+        "high": _price(),
+        "low": _price(),
+        "close": _price(),
+        "volume": _price(pa.Check.ge(0)),
+        "quote_volume": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "trades": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+    },
+    checks=[
+        pa.Check(
+            lambda f: f["high"] >= f[["open", "close"]].max(axis=1),
+            error="high >= max(open, close)",
+        ),
+        pa.Check(
+            lambda f: f["low"] <= f[["open", "close"]].min(axis=1), error="low <= min(open, close)"
+        ),
+        pa.Check(_aligned, error="open_time is a multiple of the interval (UTC)"),
+        pa.Check(_closes_inside, error="open_time < close_time < open_time + interval"),
+        pa.Check(_increasing, error="open_time increases within each series"),
+    ],
+    unique=KEY,
+    strict=True,
+    ordered=True,
+    name="candles",
+)
+
+FEATURES_SCHEMA = pa.DataFrameSchema(
+    {
+        "symbol": pa.Column(str),
+        "interval": pa.Column(str, pa.Check.isin(INTERVALS)),
+        "open_time": pa.Column(TIME),
+        "close": pa.Column(float, pa.Check.gt(0)),
+        **{
+            name: pa.Column(float, pa.Check(np.isfinite, error="finite"), nullable=False)
+            for name in FEATURE_COLUMNS
+        },
+    },
+    unique=KEY,
+    strict=True,
+    ordered=True,
+    name="features",
+)
+
+
+def validate_candles(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame itself when every candle rule holds; ValidationError naming the broken rules."""
+    return _validate(CANDLES_SCHEMA, frame)
+
+
+def validate_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame itself when it fits the `features` group: columns, finite values, unique keys."""
+    return _validate(FEATURES_SCHEMA, frame)
+
+
+def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    try:
+        schema.validate(frame.reset_index(drop=True), lazy=True)
+        return frame
+    except SchemaErrors as errors:
+        raise ValidationError(
+            f"{schema.name} broke data rules: {_summary(errors)}; nothing was written"
+        ) from None
+    except SchemaError as error:  # raised before lazy collection (e.g. wrong columns)
+        raise ValidationError(
+            f"{schema.name} broke a data rule: {error}; nothing was written"
+        ) from None
+
+
+def _summary(errors: SchemaErrors, limit: int = 5) -> str:
+    """'rule: N row(s), e.g. row i' for the first few broken rules."""
+    cases = errors.failure_cases
+    frame_level = cases["schema_context"] == "DataFrameSchema"
+    cases = cases.assign(column=cases["column"].where(~frame_level, ""))
+    parts = []
+    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+        rule = f"{column} {check}" if column else str(check)
+        rows = group["index"].dropna().unique()
+        example = f"row {int(rows[0])}" if len(rows) else repr(group["failure_case"].iloc[0])
+        parts.append(f"{rule}: {max(len(rows), 1)} row(s), e.g. {example}")
+    more = f" and {len(parts) - limit} more" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more
