@@ -39,6 +39,8 @@ class ModelBundle:
 
     `band` holds per-horizon (low, high) log-return offsets: for persistence they are the empirical
     10% / 90% quantiles of training returns; for networks a conformal widening fitted on validation.
+    `shrink` holds per-horizon factors in [0, 1] that pull a network's forecast towards persistence,
+    chosen on validation (1 = the raw network, 0 = the random walk).
     """
 
     kind: str
@@ -51,6 +53,7 @@ class ModelBundle:
     scaler: Scaler | None = None
     target_scale: tuple[float, ...] | None = None
     band: dict[str, list[float]] = field(default_factory=dict)
+    shrink: tuple[float, ...] | None = None
     feature_group: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +102,8 @@ class ModelBundle:
             return out
         raw = np.asarray(self._forecaster()(np.asarray(inputs, dtype=np.float32)), np.float64)
         out = raw * np.asarray(self.target_scale)[None, :, None]
+        if self.shrink is not None:
+            out += ((np.asarray(self.shrink) - 1.0) * out[..., 1])[..., None]
         if self.band:
             out[..., 0] -= np.asarray(self.band["low"])
             out[..., 2] += np.asarray(self.band["high"])
@@ -204,6 +209,7 @@ class ModelBundle:
             quantiles=list(self.quantiles),
             scaler=self.scaler.to_dict() if self.scaler else None,
             target_scale=list(self.target_scale) if self.target_scale else None,
+            shrink=list(self.shrink) if self.shrink is not None else None,
         )
         return _jsonable(data)
 
@@ -212,8 +218,9 @@ class ModelBundle:
         known = {f for f in cls.__dataclass_fields__ if not f.startswith("_")} - {"path"}
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["scaler"] = Scaler.from_dict(data["scaler"]) if data.get("scaler") else None
-        if data.get("target_scale"):
-            kwargs["target_scale"] = tuple(data["target_scale"])
+        for key in ("target_scale", "shrink"):
+            if data.get(key) is not None:
+                kwargs[key] = tuple(data[key])
         return cls(**kwargs, path=path)
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-KINDS = ("mlp", "lstm")
+from training_pipeline.config import KINDS
+
 QUANTILES = (0.1, 0.5, 0.9)
 # softplus(1.0) ~= 1.31: the untrained interval starts near +-1.28 target standard deviations,
 # i.e. roughly the 80% band of a normal distribution.

@@ -1,0 +1,72 @@
+"""Training run settings: split sizes, horizons, search space and budgets (keyword defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from candlecast.errors import SettingsError
+
+KINDS = ("mlp", "lstm")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one training run splits the data, searches and evaluates.
+
+    `test_size` origins at the end are the walk-forward test period; `val_size` origins before it
+    (after a gap of `horizon` candles) drive early stopping, tuning, interval calibration and
+    model selection. Everything earlier is training data.
+    """
+
+    horizon: int = 30
+    val_size: int = 365
+    test_size: int = 365
+    models: tuple[str, ...] = KINDS
+    windows: tuple[int, ...] = (14, 30, 60)
+    max_layers: int = 2
+    units: tuple[int, ...] = (16, 32, 64)
+    max_dropout: float = 0.5
+    learning_rates: tuple[float, float] = (3e-4, 3e-3)
+    max_trials: int = 8
+    epochs: int = 60
+    patience: int = 8
+    batch_size: int = 64
+    tune_rows: int | None = 1500
+    seed: int = 42
+    calibrate: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.models if k not in KINDS]
+        if unknown or not self.models:
+            raise SettingsError(
+                f"unknown model kind(s) {unknown or self.models}; "
+                f"use a comma-separated list of {', '.join(KINDS)}"
+            )
+        for name in ("horizon", "val_size", "test_size", "max_trials", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.horizon < 7:
+            raise SettingsError("horizon must be at least 7: model selection averages h = 1..7")
+
+    @property
+    def max_window(self) -> int:
+        return max(self.windows)
+
+    def with_overrides(self, **changes: Any) -> TrainConfig:
+        """A copy with the given fields replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+DEFAULT = TrainConfig()
+
+# A small, complete run for smoke tests and demos: one short trial per model on CPU.
+QUICK = TrainConfig(
+    windows=(30,),
+    max_layers=1,
+    units=(32,),
+    max_trials=1,
+    epochs=15,
+    patience=4,
+    tune_rows=None,
+)
