@@ -1,9 +1,128 @@
-"""CLI commands for the app side of the platform."""
+"""CLI commands for the app side of the platform: `forecast` and `app`."""
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from candlecast.settings import Settings, check_interval
+
+if TYPE_CHECKING:
+    from inference_app.forecaster import Forecast
+
+
+def forecast(
+    symbol: Annotated[
+        str | None,
+        typer.Option(
+            help="The pair to forecast, e.g. BTCUSDT (default: first of CANDLECAST_SYMBOLS)."
+        ),
+    ] = None,
+    days: Annotated[
+        int, typer.Option(help="How many candles (days for 1d) ahead to forecast: 1 to 30.")
+    ] = 7,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="'best' (lowest validation error for the symbol), a registered NAME (its latest "
+            "version) or NAME:VERSION, e.g. btcusdt-1d-mlp:2."
+        ),
+    ] = "best",
+    interval: Annotated[
+        str | None,
+        typer.Option(help="Candle interval of the series, e.g. 1d (default: CANDLECAST_INTERVAL)."),
+    ] = None,
+    allow_stale: Annotated[
+        bool,
+        typer.Option(
+            "--allow-stale",
+            help="Forecast even when the newest stored candle is out of date (prints a warning).",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object: symbol, interval, model {name, version, kind}, "
+            "data_through, last_close, stale, warning and forecast [{date, horizon, median, "
+            "low, high, change}].",
+        ),
+    ] = False,
+) -> None:
+    """Forecast the next closes of a symbol with the 80% interval, from the latest stored features.
+
+    Dates are the open times of the forecast candles, starting right after the last closed one.
+    Exits 1 with a message on bad input, an empty store, no registered model or stale data.
+    """
+    from inference_app.forecaster import Forecaster, StaleDataError
+
+    settings = Settings.from_env().with_overrides(
+        interval=check_interval(interval) if interval else None
+    )
+    result = Forecaster(settings).forecast(symbol or settings.symbols[0], days, model)
+    warning = result.freshness.warning()
+    if warning and not allow_stale:
+        raise StaleDataError(f"{warning}; or pass --allow-stale to forecast from it anyway")
+    if warning:
+        typer.secho(f"warning: {warning}", err=True, fg="yellow")
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else forecast_text(result))
+
+
+def forecast_text(result: Forecast) -> str:
+    """The forecast as a header line and an aligned table."""
+    from inference_app.forecaster import format_time
+    from inference_app.market import format_change, format_price
+
+    header = (
+        f"{result.symbol} {result.interval} · model {result.model.name}:{result.model.version} "
+        f"({result.kind}) · data through {result.data_through} · last close "
+        f"{format_price(result.last_close)}"
+    )
+    rows = [("date", "median", "low (10%)", "high (90%)", "change")]
+    rows += [
+        (
+            format_time(p.date, result.interval),
+            format_price(p.median),
+            format_price(p.low),
+            format_price(p.high),
+            format_change(p.change),
+        )
+        for p in result.points
+    ]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if column == 0 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    return "\n".join([header, *lines])
+
+
+def app_command(
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 serves other machines.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 7860,
+) -> None:
+    """Serve the Gradio forecast app (Forecast, Track record and Data tabs) until Ctrl-C.
+
+    It reads the store and registry the settings name (CANDLECAST_*), like a Hugging Face Space.
+    """
+    from inference_app.app import main, serve
+
+    demo = main(Settings.from_env())
+    typer.echo(f"candlecast app serving on {serve(demo, host=host, port=port)} (Ctrl-C to stop)")
+    try:
+        demo.block_thread()
+    finally:
+        demo.close()
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("forecast")(forecast)
+    app.command("app")(app_command)

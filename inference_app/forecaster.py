@@ -1,0 +1,362 @@
+"""The Forecaster: latest features + a registered model -> the next N closes, 80% intervals."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from candlecast.errors import FeatureGroupNotFound, ModelNotFound, ValidationError
+from candlecast.settings import Settings, check_symbol
+from feature_pipeline.groups import FEATURES
+from feature_pipeline.klines import interval_step
+from feature_store.base import FeatureGroupSpec, FeatureStore, ModelRegistry, ModelVersion
+from inference_app.models import RELOAD_EVERY, LoadedModel, ModelLoader, parse_model_choice
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+MAX_DAYS = 30
+# Data is stale once a newer candle has been closed for a quarter of an interval (6 h for daily
+# candles) without reaching the store: the daily pipeline runs minutes after the close.
+STALE_AFTER_INTERVALS = 1.25
+
+
+class StaleDataError(ValidationError):
+    """The newest stored candle is older than the data freshness rule allows."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How recent a series is: its last closed candle and how long ago that candle closed."""
+
+    symbol: str
+    interval: str
+    last_open_time: datetime
+    closed_at: datetime
+    checked_at: datetime
+    stale_after: timedelta
+
+    @property
+    def age(self) -> timedelta:
+        return self.checked_at - self.closed_at
+
+    @property
+    def stale(self) -> bool:
+        return self.age > self.stale_after
+
+    @property
+    def data_through(self) -> str:
+        return format_time(self.last_open_time, self.interval)
+
+    def describe(self) -> str:
+        """'data through 2026-01-05 (closed 12 hours ago)'."""
+        return f"data through {self.data_through} (closed {describe_age(self.age)})"
+
+    def warning(self) -> str | None:
+        """A message saying what to do when the data is stale, else None."""
+        if not self.stale:
+            return None
+        return (
+            f"stale data: the {self.symbol} {self.interval} series ends with the candle of "
+            f"{self.data_through}, which closed {describe_age(self.age)}; run `candlecast daily "
+            f"--symbols {self.symbol} --interval {self.interval}` to catch up"
+        )
+
+
+def freshness_of(
+    last_open_time: datetime, *, symbol: str, interval: str, now: datetime
+) -> Freshness:
+    """The freshness of a series whose last stored candle opened at last_open_time."""
+    step = interval_step(interval)
+    return Freshness(
+        symbol=symbol,
+        interval=interval,
+        last_open_time=last_open_time,
+        closed_at=last_open_time + step,
+        checked_at=now,
+        stale_after=step * STALE_AFTER_INTERVALS,
+    )
+
+
+@dataclass(frozen=True)
+class ForecastPoint:
+    """One horizon: the candle's open time, the median and the 80% interval of its close."""
+
+    horizon: int
+    date: datetime
+    median: float
+    low: float
+    high: float
+    change: float  # median / last close - 1
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A forecast of the candles after the last closed one, with its model and data."""
+
+    symbol: str
+    interval: str
+    model: ModelVersion
+    kind: str
+    last_close: float
+    freshness: Freshness
+    points: tuple[ForecastPoint, ...]
+
+    @property
+    def data_through(self) -> str:
+        return self.freshness.data_through
+
+    def frame(self) -> pd.DataFrame:
+        """One row per horizon: date, horizon, median, low, high, change."""
+        return pd.DataFrame(
+            {
+                "date": [p.date for p in self.points],
+                "horizon": [p.horizon for p in self.points],
+                "median": [p.median for p in self.points],
+                "low": [p.low for p in self.points],
+                "high": [p.high for p in self.points],
+                "change": [p.change for p in self.points],
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON envelope of `candlecast forecast --json` and of the app's /forecast endpoint."""
+        return {
+            "symbol": self.symbol,
+            "interval": self.interval,
+            "model": {"name": self.model.name, "version": self.model.version, "kind": self.kind},
+            "data_through": self.data_through,
+            "last_close": self.last_close,
+            "stale": self.freshness.stale,
+            "warning": self.freshness.warning(),
+            "forecast": [
+                {
+                    "date": format_time(p.date, self.interval),
+                    "horizon": p.horizon,
+                    "median": p.median,
+                    "low": p.low,
+                    "high": p.high,
+                    "change": p.change,
+                }
+                for p in self.points
+            ],
+        }
+
+
+def forecast_points(
+    predicted: pd.DataFrame,
+    *,
+    last_close: float,
+    last_open_time: datetime,
+    step: timedelta,
+    days: int,
+) -> tuple[ForecastPoint, ...]:
+    """Turn predicted cumulative log returns (horizon, low, median, high) into prices and dates."""
+    rows = predicted.sort_values("horizon").head(days)
+    points = []
+    for row in rows.itertuples(index=False):
+        low, median, high = sorted(float(v) for v in (row.low, row.median, row.high))
+        horizon = int(row.horizon)
+        points.append(
+            ForecastPoint(
+                horizon=horizon,
+                date=last_open_time + step * horizon,
+                median=last_close * math.exp(median),
+                low=last_close * math.exp(low),
+                high=last_close * math.exp(high),
+                change=math.expm1(median),
+            )
+        )
+    return tuple(points)
+
+
+def check_days(days: float | int | None, limit: int = MAX_DAYS) -> int:
+    """Days ahead as an int in 1..limit, or a ValidationError that says so."""
+    if days is None or isinstance(days, bool) or not float(days).is_integer():
+        raise ValidationError(f"days ahead must be a whole number from 1 to {limit}, got {days!r}")
+    if not 1 <= int(days) <= limit:
+        raise ValidationError(f"days ahead must be between 1 and {limit}, got {int(days)}")
+    return int(days)
+
+
+class Forecaster:
+    """One code path for the app, the CLI and the tests: store + registry -> forecasts."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: FeatureStore | None = None,
+        registry: ModelRegistry | None = None,
+        reload_every: timedelta = RELOAD_EVERY,
+        loader: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.interval = settings.interval
+        self._store = store
+        self._registry = registry
+        self._reload_every = reload_every
+        self._loader = loader
+        self._models: ModelLoader | None = None
+
+    @property
+    def store(self) -> FeatureStore:
+        if self._store is None:
+            from feature_store import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
+
+    @property
+    def models(self) -> ModelLoader:
+        if self._models is None:
+            if self._registry is None:
+                from feature_store import open_registry
+
+                self._registry = open_registry(self.settings)
+            extra = {"loader": self._loader} if self._loader else {}
+            self._models = ModelLoader(self._registry, reload_every=self._reload_every, **extra)
+        return self._models
+
+    def symbols(self) -> list[str]:
+        """The symbols whose features the store holds at this interval."""
+        try:
+            series = self.store.series(FEATURES)
+        except FeatureGroupNotFound:
+            return []
+        return sorted({s.symbol for s in series if s.interval == self.interval and s.rows})
+
+    def model(self, symbol: str, model: str | None = None) -> LoadedModel:
+        """The loaded model for a symbol: 'best' (default), NAME or NAME:VERSION."""
+        symbol = check_symbol(symbol.strip().upper())
+        try:
+            return self.models.get(parse_model_choice(model), symbol=symbol, interval=self.interval)
+        except ModelNotFound:
+            self._check_symbol_stored(symbol)
+            raise
+
+    def model_choices(self, symbol: str) -> list[str]:
+        """'NAME:VERSION' of the models registered for a symbol at this interval, newest first."""
+        return self.models.choices(symbol, self.interval)
+
+    def latest(self, spec: FeatureGroupSpec, symbol: str, rows: int) -> pd.DataFrame:
+        """The last `rows` rows of one series of a group, oldest first; raises if there are none."""
+        try:
+            frame = self.store.latest(spec, symbol=symbol, interval=self.interval, n=rows)
+        except FeatureGroupNotFound:
+            frame = pd.DataFrame()
+        if frame.empty:
+            self._check_symbol_stored(symbol)
+            raise FeatureGroupNotFound(
+                f"the {spec.table_name} group holds no {symbol} {self.interval} rows; run "
+                f"`candlecast backfill --symbols {symbol} --interval {self.interval}`"
+            )
+        return frame.reset_index(drop=True)
+
+    def features_for(self, loaded: LoadedModel, symbol: str) -> pd.DataFrame:
+        """The latest feature rows a model needs (its window), oldest first."""
+        window = int(loaded.bundle.window)
+        frame = self.latest(FEATURES, symbol, window)
+        if len(frame) < window:
+            raise FeatureGroupNotFound(
+                f"{symbol} {self.interval} has {len(frame)} feature rows but model "
+                f"{loaded.label} needs {window}; backfill more history with `candlecast backfill "
+                f"--symbols {symbol} --interval {self.interval}`"
+            )
+        return frame
+
+    def inputs(self, symbol: str, model: str | None = None) -> np.ndarray:
+        """The exact scaled model input the next forecast uses (for checks against training)."""
+        loaded = self.model(symbol, model)
+        return np.asarray(loaded.bundle.inputs(self.features_for(loaded, symbol.strip().upper())))
+
+    def freshness(self, symbol: str, spec: FeatureGroupSpec = FEATURES) -> Freshness:
+        """How recent the symbol's rows in a group are."""
+        last = self.latest(spec, symbol, 1)["open_time"].iloc[-1]
+        return freshness_of(
+            to_datetime(last), symbol=symbol, interval=self.interval, now=self.settings.clock()
+        )
+
+    def forecast(self, symbol: str, days: int, model: str | None = None) -> Forecast:
+        """Forecast the closes of the `days` candles after the last closed one."""
+        days = check_days(days)
+        loaded = self.model(symbol, model)
+        symbol = symbol.strip().upper()
+        horizons = [int(h) for h in loaded.bundle.horizons]
+        if days > max(horizons):
+            raise ValidationError(
+                f"model {loaded.label} forecasts at most {max(horizons)} candles ahead; "
+                f"ask for 1..{max(horizons)} days"
+            )
+        features = self.features_for(loaded, symbol)
+        predicted = loaded.bundle.predict(features)
+        last = features.iloc[-1]
+        last_open_time = to_datetime(last["open_time"])
+        return Forecast(
+            symbol=symbol,
+            interval=self.interval,
+            model=loaded.version,
+            kind=str(loaded.bundle.kind),
+            last_close=float(last["close"]),
+            freshness=freshness_of(
+                last_open_time, symbol=symbol, interval=self.interval, now=self.settings.clock()
+            ),
+            points=forecast_points(
+                predicted,
+                last_close=float(last["close"]),
+                last_open_time=last_open_time,
+                step=interval_step(self.interval),
+                days=days,
+            ),
+        )
+
+    def _check_symbol_stored(self, symbol: str) -> None:
+        """Raise a message naming what the store holds when it lacks the symbol."""
+        held = self.symbols()
+        if not held:
+            raise FeatureGroupNotFound(
+                f"the feature store at {self.store.uri} holds no {self.interval} features yet; run "
+                f"`candlecast backfill --symbols {symbol} --interval {self.interval}` first"
+            )
+        if symbol not in held:
+            raise FeatureGroupNotFound(
+                f"unknown symbol {symbol}: the store holds {self.interval} features for "
+                f"{', '.join(held)}; pick one of those or run `candlecast backfill --symbols "
+                f"{symbol} --interval {self.interval}`"
+            )
+
+
+def to_datetime(value: Any) -> datetime:
+    """A timezone-aware UTC datetime from a stored event time."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
+
+
+def format_time(moment: datetime, interval: str) -> str:
+    """'2026-01-05' for daily candles, '2026-01-05T04:00:00Z' for shorter ones."""
+    if interval.endswith("d"):
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe_age(age: timedelta) -> str:
+    """'12 hours ago', '3 days ago', 'in 2 hours' for a clock set before the data."""
+    seconds = age.total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 3600:
+        text = f"{int(seconds // 60)} minutes"
+    elif seconds < 2 * 86400:
+        text = f"{int(seconds // 3600)} hours"
+    else:
+        text = f"{int(seconds // 86400)} days"
+    return f"in {text}" if future else f"{text} ago"

@@ -1,0 +1,176 @@
+"""Serving models: resolve 'best' or NAME[:VERSION], load once, reload when a newer best appears."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from candlecast.errors import ModelNotFound, SettingsError
+from feature_store.base import SELECTION_METRIC, ModelRegistry, ModelVersion
+
+if TYPE_CHECKING:
+    from training_pipeline.bundle import ModelBundle
+
+logger = logging.getLogger(__name__)
+
+BEST = "best"
+RELOAD_EVERY = timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the user asked for: the best model, or one name with an optional version."""
+
+    name: str | None = None
+    version: int | None = None
+
+    @property
+    def is_best(self) -> bool:
+        return self.name is None
+
+    def __str__(self) -> str:
+        if self.name is None:
+            return BEST
+        return self.name if self.version is None else f"{self.name}:{self.version}"
+
+
+def parse_model_choice(text: str | None) -> ModelChoice:
+    """Parse 'best' (or nothing), 'NAME' (its latest version) or 'NAME:VERSION'."""
+    text = (text or "").strip()
+    if not text or text.lower() == BEST:
+        return ModelChoice()
+    name, sep, version = text.rpartition(":")
+    if not sep:
+        return ModelChoice(text)
+    if not name or not version.isdigit() or int(version) < 1:
+        raise SettingsError(
+            f"model {text!r} is not NAME or NAME:VERSION; use e.g. BTCUSDT-1d-mlp:3, "
+            "BTCUSDT-1d-mlp (its latest version) or 'best'"
+        )
+    return ModelChoice(name, int(version))
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered version and its loaded bundle."""
+
+    version: ModelVersion
+    bundle: ModelBundle
+
+    @property
+    def label(self) -> str:
+        return f"{self.version.name}:{self.version.version}"
+
+    def backtest(self) -> pd.DataFrame:
+        """The bundle's walk-forward test-period predictions (an empty frame when it has none)."""
+        return self.bundle.backtest()
+
+
+def load_bundle(path: Path) -> ModelBundle:
+    """Load a bundle directory (TensorFlow is imported here, never at module import)."""
+    from training_pipeline.bundle import ModelBundle
+
+    return ModelBundle.load(path)
+
+
+class ModelLoader:
+    """Loads each version once; re-checks which one is best at most every `reload_every`."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        *,
+        reload_every: timedelta = RELOAD_EVERY,
+        loader: Callable[[Path], Any] = load_bundle,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry = registry
+        self.reload_every = reload_every
+        self._loader = loader
+        self._monotonic = monotonic
+        self._lock = threading.RLock()
+        self._loaded: dict[tuple[str, int], LoadedModel] = {}
+        self._best: dict[tuple[str, str], tuple[float, ModelVersion]] = {}
+
+    def get(self, choice: ModelChoice, *, symbol: str, interval: str) -> LoadedModel:
+        """The model for a series: the best one by the selection metric, or the one named."""
+        version = (
+            self.best_version(symbol, interval)
+            if choice.is_best
+            else self._named_version(choice, symbol=symbol, interval=interval)
+        )
+        return self._load(version)
+
+    def best_version(self, symbol: str, interval: str) -> ModelVersion:
+        """The best version for the series, asking the registry at most every reload_every."""
+        key = (symbol, interval)
+        now = self._monotonic()
+        with self._lock:
+            cached = self._best.get(key)
+            if cached and now - cached[0] < self.reload_every.total_seconds():
+                return cached[1]
+            try:
+                best = self.registry.best(
+                    SELECTION_METRIC, where={"symbol": symbol, "interval": interval}
+                )
+            except ModelNotFound:
+                raise ModelNotFound(
+                    f"no model is registered for {symbol} {interval}; train one with "
+                    f"`candlecast train --symbol {symbol} --interval {interval} --quick`"
+                ) from None
+            if cached and (cached[1].name, cached[1].version) != (best.name, best.version):
+                logger.info(
+                    "a newer best model for %s %s: %s:%s", symbol, interval, best.name, best.version
+                )
+            self._best[key] = (now, best)
+            return best
+
+    def choices(self, symbol: str, interval: str) -> list[str]:
+        """'NAME:VERSION' of every version registered for the series, newest first."""
+        versions = [
+            v
+            for v in self.registry.list()
+            if v.metadata.get("symbol") == symbol and v.metadata.get("interval") == interval
+        ]
+        versions.sort(key=lambda v: (v.created, v.version), reverse=True)
+        return [f"{v.name}:{v.version}" for v in versions]
+
+    def _named_version(self, choice: ModelChoice, *, symbol: str, interval: str) -> ModelVersion:
+        assert choice.name is not None
+        version = self.registry.get(choice.name, choice.version)
+        trained_on = (version.metadata.get("symbol"), version.metadata.get("interval"))
+        if trained_on != (symbol, interval):
+            raise SettingsError(
+                f"model {version.name}:{version.version} was trained on {trained_on[0]} "
+                f"{trained_on[1]}, not {symbol} {interval}; pick a model of {symbol} {interval} "
+                "or 'best'"
+            )
+        return version
+
+    def _load(self, version: ModelVersion) -> LoadedModel:
+        key = (version.name, version.version)
+        with self._lock:
+            if key not in self._loaded:
+                if version.path is None:
+                    raise ModelNotFound(
+                        f"model {version.name}:{version.version} has no local bundle directory; "
+                        "register it again with `candlecast train`"
+                    )
+                started = time.perf_counter()
+                bundle = self._loader(Path(version.path))
+                logger.info(
+                    "loaded %s:%s in %.2fs",
+                    version.name,
+                    version.version,
+                    time.perf_counter() - started,
+                )
+                self._loaded[key] = LoadedModel(version, bundle)
+            return self._loaded[key]

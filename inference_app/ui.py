@@ -1,0 +1,163 @@
+"""The Gradio Blocks app, built by a factory: Forecast, Track record, Data tabs, /forecast API."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from candlecast.errors import CandlecastError
+from candlecast.settings import Settings
+from inference_app.forecaster import MAX_DAYS, Forecaster
+from inference_app.models import BEST
+from inference_app.views import Page, build_page, model_choices
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+logger = logging.getLogger(__name__)
+
+API_NAME = "forecast"  # the stable endpoint: Client(url).predict(..., api_name="/forecast")
+REFRESH_SECONDS = 300.0
+DEFAULT_DAYS = 7
+# Every event reads the same store and model cache; one at a time keeps them simple and safe.
+CONCURRENCY = {"concurrency_id": "candlecast", "concurrency_limit": 1}
+INTRO = (
+    "# candlecast\n"
+    "Crypto price forecasts from closed Binance candles: the best registered model (picked on its "
+    'validation period, compared honestly with "no change") forecasts the next days\' closes with '
+    "an 80% interval. Not financial advice."
+)
+
+
+def build_app(
+    settings: Settings,
+    *,
+    forecaster: Forecaster | None = None,
+    refresh_seconds: float = REFRESH_SECONDS,
+) -> gr.Blocks:
+    """The app; nothing is read or loaded until the first page load or API call."""
+    import gradio as gr
+
+    forecaster = forecaster or Forecaster(settings)
+    with gr.Blocks(title="candlecast forecasts") as demo:
+        gr.Markdown(INTRO)
+        message = gr.Markdown(elem_id="message")
+        with gr.Tab("Forecast"):
+            with gr.Row():
+                symbol = gr.Dropdown(
+                    label="Symbol", choices=[], allow_custom_value=True, elem_id="symbol"
+                )
+                days = gr.Slider(
+                    1, MAX_DAYS, value=DEFAULT_DAYS, step=1, label="Days ahead", elem_id="days"
+                )
+                model = gr.Dropdown(
+                    label="Model",
+                    choices=[BEST],
+                    value=BEST,
+                    allow_custom_value=True,
+                    elem_id="model",
+                )
+                button = gr.Button("Forecast", variant="primary", elem_id="forecast-button")
+            kpis = gr.HTML(elem_id="kpi-row")
+            chart = gr.Plot(label="Forecast", elem_id="forecast-chart")
+            with gr.Row():
+                table = gr.Dataframe(label="Forecast", elem_id="forecast-table", interactive=False)
+                card = gr.Markdown(elem_id="model-card")
+        with gr.Tab("Track record"):
+            record_text = gr.Markdown()
+            record_chart = gr.Plot(label="Walk-forward backtest", elem_id="track-chart")
+            record_table = gr.Dataframe(label="Error vs persistence", interactive=False)
+        with gr.Tab("Data"):
+            data_text = gr.Markdown(elem_id="freshness")
+            candles = gr.Dataframe(label="Latest candles", interactive=False)
+            features = gr.Dataframe(label="Latest features", interactive=False)
+        timer = gr.Timer(refresh_seconds)
+
+        page_outputs = [
+            message,
+            kpis,
+            chart,
+            table,
+            card,
+            record_chart,
+            record_table,
+            record_text,
+            data_text,
+            candles,
+            features,
+        ]
+        choices = [symbol, days, model]
+
+        def render(symbol_value: str | None, days_value: Any, model_value: str | None) -> tuple:
+            return page_values(build_page(forecaster, symbol_value, days_value, model_value))
+
+        def reload(symbol_value: str | None, days_value: Any, model_value: str | None) -> tuple:
+            held = _symbols(forecaster)
+            chosen = _default_symbol(symbol_value, held, settings)
+            models = model_choices(forecaster, chosen)
+            model_value = model_value if model_value in models else BEST
+            page = build_page(forecaster, chosen, days_value, model_value)
+            return (
+                gr.Dropdown(choices=held, value=chosen),
+                gr.Dropdown(choices=models, value=model_value),
+                *page_values(page),
+            )
+
+        def symbol_changed(symbol_value: str | None) -> Any:
+            return gr.Dropdown(choices=model_choices(forecaster, symbol_value), value=BEST)
+
+        def forecast(symbol: str, days: int = DEFAULT_DAYS, model: str = BEST) -> dict:
+            """Forecast the closes of the next `days` candles of `symbol` with the chosen model.
+
+            Returns the JSON envelope of `candlecast forecast --json`: symbol, interval, model
+            {name, version, kind}, data_through, last_close, stale, warning and forecast, a list of
+            {date, horizon, median, low, high, change}.
+            """
+            try:
+                return forecaster.forecast(symbol, days, model).to_dict()
+            except CandlecastError as error:
+                raise gr.Error(str(error), print_exception=False) from None
+
+        demo.load(
+            reload, choices, [symbol, model, *page_outputs], api_visibility="private", **CONCURRENCY
+        )
+        timer.tick(
+            reload, choices, [symbol, model, *page_outputs], api_visibility="private", **CONCURRENCY
+        )
+        button.click(render, choices, page_outputs, api_visibility="private", **CONCURRENCY)
+        symbol.input(symbol_changed, symbol, model, api_visibility="private", **CONCURRENCY)
+        gr.api(forecast, api_name=API_NAME, **CONCURRENCY)
+    return demo
+
+
+def page_values(page: Page) -> tuple:
+    """The page in the order of the app's page outputs."""
+    return (
+        page.message,
+        page.kpis,
+        page.chart,
+        page.table,
+        page.card,
+        page.record_chart,
+        page.record_table,
+        page.record_text,
+        page.data_text,
+        page.candles,
+        page.features,
+    )
+
+
+def _symbols(forecaster: Forecaster) -> list[str]:
+    try:
+        return forecaster.symbols()
+    except CandlecastError as error:
+        logger.warning("cannot list the store's symbols: %s", error)
+        return []
+
+
+def _default_symbol(current: str | None, held: list[str], settings: Settings) -> str | None:
+    """The user's choice, else the first configured symbol the store holds, else the first held."""
+    if current:
+        return current
+    preferred = [s for s in settings.symbols if s in held]
+    return (preferred or held or [None])[0]

@@ -1,0 +1,208 @@
+"""What each part of the app shows for a (symbol, days, model) choice; plain objects, no Gradio."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+
+from candlecast.errors import CandlecastError
+from feature_pipeline.groups import CANDLES, FEATURES
+from inference_app import charts, model_card
+from inference_app.forecaster import Forecast, Forecaster, format_time
+from inference_app.market import (
+    CANDLES_FOR_SUMMARY,
+    MarketSummary,
+    format_change,
+    format_price,
+    format_volume,
+    summarize,
+)
+from inference_app.models import BEST
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+logger = logging.getLogger(__name__)
+
+DATA_ROWS = 20
+_CARD_STYLE = "flex:1;min-width:9em;padding:0.5em 0.8em;border:1px solid #8884;border-radius:8px"
+T = TypeVar("T")
+
+
+@dataclass
+class Page:
+    """Everything the three tabs show; messages are errors and warnings in plain words."""
+
+    messages: list[str] = field(default_factory=list)
+    kpis: str = ""
+    chart: go.Figure | None = None
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    card: str = ""
+    record_chart: go.Figure | None = None
+    record_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    record_text: str = ""
+    data_text: str = ""
+    candles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    features: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)  # raw candles, oldest first
+    forecast: Forecast | None = None
+
+    @property
+    def message(self) -> str:
+        return "\n\n".join(f"**{m}**" if m.startswith("error") else m for m in self.messages)
+
+
+def guarded(page: Page, what: str, work: Callable[[], T]) -> T | None:
+    """Run one part of the page; a platform error becomes a message, a bug a logged one-liner."""
+    try:
+        return work()
+    except CandlecastError as error:
+        page.messages.append(f"error: {error}")
+    except Exception as error:  # a bug must not show a stack trace in the page; the log keeps it
+        logger.exception("the %s part of the page failed", what)
+        page.messages.append(
+            f"error: the {what} could not be built ({type(error).__name__}: {error}); "
+            "the server log has the details"
+        )
+    return None
+
+
+def build_page(forecaster: Forecaster, symbol: str | None, days: Any, model: str | None) -> Page:
+    """The whole page for one choice; each part fails on its own with a clear message."""
+    page = Page()
+    symbol = (symbol or "").strip().upper()
+    if not symbol:
+        held = guarded(page, "symbol list", forecaster.symbols)
+        if held is not None and not held:
+            page.messages.append(
+                f"error: the feature store at {forecaster.store.uri} holds no "
+                f"{forecaster.interval} features yet; run `candlecast backfill` first"
+            )
+        elif held:
+            symbol = held[0]
+    if symbol:
+        fill_data(page, forecaster, symbol)
+        fill_forecast(page, forecaster, symbol, days, model)
+    page.chart = page.chart or charts.message_figure(_first_error(page) or "nothing to show yet")
+    page.record_chart = page.record_chart or charts.message_figure("no track record to show")
+    return page
+
+
+def fill_data(page: Page, forecaster: Forecaster, symbol: str) -> None:
+    """KPI row and the Data tab: the latest candles and features with their freshness."""
+    candles = guarded(
+        page, "candles", lambda: forecaster.latest(CANDLES, symbol, CANDLES_FOR_SUMMARY)
+    )
+    if candles is None:
+        return
+    page.history = candles
+    page.candles = _newest_first(candles, DATA_ROWS)
+    page.kpis = kpi_html(summarize(candles))
+    lines = [f"**candles:** {forecaster.freshness(symbol, CANDLES).describe()}"]
+    features = guarded(page, "features", lambda: forecaster.latest(FEATURES, symbol, DATA_ROWS))
+    if features is not None:
+        page.features = _newest_first(features, DATA_ROWS)
+        lines.append(f"**features:** {forecaster.freshness(symbol, FEATURES).describe()}")
+    page.data_text = f"#### {symbol} {forecaster.interval}\n\n" + "  \n".join(lines)
+
+
+def fill_forecast(
+    page: Page, forecaster: Forecaster, symbol: str, days: Any, model: str | None
+) -> None:
+    """Chart, table, model card and track record of the chosen model."""
+    forecast = guarded(page, "forecast", lambda: forecaster.forecast(symbol, days, model))
+    if forecast is None:
+        return
+    page.forecast = forecast
+    warning = forecast.freshness.warning()
+    if warning:
+        page.messages.append(f"warning: {warning}")
+    loaded = forecaster.model(symbol, model)
+    best = guarded(
+        page, "best model", lambda: forecaster.models.best_version(symbol, forecaster.interval)
+    )
+    is_best = best is not None and (best.name, best.version) == (
+        loaded.version.name,
+        loaded.version.version,
+    )
+    page.table = forecast_table(forecast)
+    page.card = model_card.model_card(loaded, best=is_best)
+    page.chart = charts.forecast_figure(page.history, forecast)
+    backtest = loaded.backtest()
+    records = model_card.track_records(backtest, forecaster.interval)
+    if records:
+        page.record_chart = charts.track_record_figure(
+            records, f"{loaded.label}: walk-forward forecasts vs what happened"
+        )
+        page.record_table = model_card.error_table(backtest)
+        page.record_text = (
+            "Each point is a forecast made with data up to its origin only, by a model that never "
+            'saw the test period; persistence ("no change") is scored on the same origins. '
+            "MAE ratio below 1 means the model's error was smaller than persistence's."
+        )
+    else:
+        page.record_text = f"{loaded.label} has no walk-forward backtest saved with it."
+
+
+def forecast_table(forecast: Forecast) -> pd.DataFrame:
+    """The forecast as a readable table: date, median, 80% low and high, change vs last close."""
+    return pd.DataFrame(
+        {
+            "date": [format_time(p.date, forecast.interval) for p in forecast.points],
+            "median": [round(p.median, 2) for p in forecast.points],
+            "low (10%)": [round(p.low, 2) for p in forecast.points],
+            "high (90%)": [round(p.high, 2) for p in forecast.points],
+            "change": [format_change(p.change) for p in forecast.points],
+        }
+    )
+
+
+def kpi_html(summary: MarketSummary) -> str:
+    """The KPI row as small HTML cards."""
+    cards = [
+        ("last close", format_price(summary.last_close)),
+        ("24 h change", format_change(summary.change_24h)),
+        ("7 d change", format_change(summary.change_7d)),
+        ("30 d high", format_price(summary.high_30d)),
+        ("30 d low", format_price(summary.low_30d)),
+        (
+            "volume",
+            format_volume(summary.volume) + f" ({format_change(summary.volume_vs_30d)} vs 30 d)",
+        ),
+    ]
+    items = "".join(
+        f'<div class="kpi" style="{_CARD_STYLE}"><div style="font-size:0.8em;opacity:0.7">'
+        f'{html.escape(label)}</div><div style="font-size:1.25em;font-weight:600">'
+        f"{html.escape(value)}</div></div>"
+        for label, value in cards
+    )
+    return f'<div class="kpis" style="display:flex;flex-wrap:wrap;gap:0.6em">{items}</div>'
+
+
+def model_choices(forecaster: Forecaster, symbol: str | None) -> list[str]:
+    """'best' plus the registered versions of the symbol's models (just 'best' on errors)."""
+    if not symbol:
+        return [BEST]
+    try:
+        return [BEST, *forecaster.model_choices(symbol.strip().upper())]
+    except CandlecastError:
+        return [BEST]
+
+
+def _newest_first(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
+    out = frame.sort_values("open_time", ascending=False).head(rows).copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d %H:%M")
+        elif pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(4)
+    return out.reset_index(drop=True)
+
+
+def _first_error(page: Page) -> str | None:
+    return next((m.removeprefix("error: ") for m in page.messages if m.startswith("error")), None)
