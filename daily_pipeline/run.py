@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from candlecast.errors import CandlecastError, StoreError
+from candlecast.errors import CandlecastError
 from daily_pipeline.summary import ERROR, OK, STALE, UP_TO_DATE, DailySummary, SymbolResult
 from feature_pipeline.features import LOOKBACK, engineer
 from feature_pipeline.groups import CANDLES, FEATURES
 from feature_pipeline.klines import closed_only, conform, interval_ms, interval_step
 from feature_pipeline.source import stopped_trading
 from feature_pipeline.validation import validate_candles, validate_features
+from feature_pipeline.writes import GroupWrites
 
 if TYPE_CHECKING:
     from candlecast.settings import Settings
@@ -125,27 +126,11 @@ def new_features(
 
 
 def write_both(store: FeatureStore, candles: pd.DataFrame, features: pd.DataFrame) -> int:
-    """Upsert candles, then features (a failed second write restores the candles); rows written."""
-    before = store.table_version(CANDLES)
-    store.upsert(CANDLES, candles)
-    if features.empty:
-        return 0
-    try:
-        store.upsert(FEATURES, features)
-    except BaseException as error:
-        _restore(store, before, error)
-        raise
+    """Upsert candles, then features: both or neither (a failed second write restores the first)."""
+    with GroupWrites(store) as writes:
+        writes.upsert(CANDLES, candles)
+        writes.upsert(FEATURES, features)
     return len(features)
-
-
-def _restore(store: FeatureStore, version: int, cause: BaseException) -> None:
-    try:
-        store.restore(CANDLES, version)
-    except Exception as error:
-        raise StoreError(
-            f"writing features failed ({cause}) and the candles could not be restored to table "
-            f"version {version} ({error}); run `candlecast daily` again to complete the update"
-        ) from error
 
 
 def _concat(history: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
