@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from candlecast.errors import SettingsError
 from candlecast.settings import Settings, check_interval, parse_symbols, parse_time
 
 if TYPE_CHECKING:
@@ -135,14 +136,19 @@ def binance_sim(
     from feature_pipeline.simulator import serve
 
     fixed = parse_time(now, "--now") if now else None
-    typer.echo(f"Binance simulator on http://{host}:{port}/api serving {data} (Ctrl-C stops it)")
-    typer.echo(f"  export BINANCE_API_URL=http://{host}:{port}/api")
+
+    def announce(url: str) -> None:
+        typer.echo(f"Binance simulator on {url} serving {data} (Ctrl-C stops it)")
+        typer.echo(f"  export BINANCE_API_URL={url}")
+
     try:
-        serve(data, host, port, now=fixed, fault_rate=fault_rate, seed=seed)
+        serve(data, host, port, announce, now=fixed, fault_rate=fault_rate, seed=seed)
     except OSError as error:
-        raise typer.BadParameter(
+        raise SettingsError(
             f"cannot listen on {host}:{port} ({error}); pick another --port"
         ) from None
+    except KeyboardInterrupt:
+        typer.echo("simulator stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -138,7 +138,7 @@ class BinanceSource:
     ) -> tuple[pd.DataFrame, FetchReport]:
         """Closed candles with start <= open_time <= end, page by page, and what was found."""
         requests_before, retries_before = self.requests, self.retries
-        now = min(self.clock(), self.server_time())
+        now = min(self.clock(), self.server_time(f"{symbol} {interval}"))
         end = min(end or now, now)
         start = start or self.first_open_time(symbol, interval)
         last = self._last_open_ms(symbol, interval, to_ms(end))
@@ -169,9 +169,10 @@ class BinanceSource:
         )
         return frame, report
 
-    def server_time(self) -> datetime:
+    def server_time(self, purpose: str = "") -> datetime:
         """Binance's clock (candles are closed by the earlier of it and ours)."""
-        answer = self._call("server time", self.client.get_server_time, check=_check_time)
+        what = f"server time for {purpose}" if purpose else "server time"
+        answer = self._call(what, self.client.get_server_time, check=_check_time)
         return from_ms(int(answer["serverTime"]))
 
     # -- pagination -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,6 +66,10 @@ class _Handler(BaseHTTPRequestHandler):
             if error.retry_after is not None:
                 headers["Retry-After"] = str(error.retry_after)
             self._send(error.status, json.dumps({"code": error.code, "msg": error.msg}), headers)
+        except Exception:  # a simulator bug must still answer, and say so in the log
+            logger.exception("simulator failed on %s", self.path)
+            body = json.dumps({"code": -1000, "msg": "An unknown error occurred in the simulator."})
+            self._send(500, body, headers)
 
     def _send(self, status: int, body: str, headers: dict[str, str]) -> None:
         payload = body.encode()
@@ -156,9 +161,17 @@ def start_simulator(
     return RunningSimulator(server, thread)
 
 
-def serve(data_dir: Path, host: str = "127.0.0.1", port: int = 9000, **options: Any) -> None:
-    """Serve in the foreground until interrupted (what `candlecast binance-sim` runs)."""
+def serve(
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 9000,
+    announce: Callable[[str], None] | None = None,
+    **options: Any,
+) -> None:
+    """Serve in the foreground until interrupted; `announce` gets the API URL once listening."""
     server = make_server(data_dir, host, port, **options)
+    if announce is not None:
+        announce(f"http://{host}:{server.server_address[1]}/api")
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -106,11 +106,15 @@ class MarketData:
             return self._loaded[key]
 
     def last_open_ms(self, symbol: str) -> int | None:
-        ends = [s.open_ms[-1] for i in self._intervals(symbol) if len(s := self.series(symbol, i))]
-        return int(max(ends)) if ends else None
+        """The symbol's last open time, from its smallest file (enough to tell a delisting)."""
+        smallest = min(
+            self._intervals(symbol), key=lambda i: self._files[(symbol, i)][0].stat().st_size
+        )
+        series = self.series(symbol, smallest)
+        return int(series.open_ms[-1]) if series is not None and len(series.open_ms) else None
 
     def _intervals(self, symbol: str) -> Iterable[str]:
-        return (interval for s, interval in self._files if s == symbol)
+        return [interval for s, interval in self._files if s == symbol]
 
 
 @dataclass
@@ -124,7 +128,7 @@ class SimulatorState:
     retry_after: int = 1
     slow_seconds: float = 2.0
     weight_limit: int = WEIGHT_LIMIT_1M
-    script: deque[str] = field(default_factory=deque)
+    script: deque[str | None] = field(default_factory=deque)
     requests: int = 0
     faults_served: list[str] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -146,7 +150,8 @@ class SimulatorState:
             return self._weight[minute]
 
     def next_fault(self) -> str | None:
-        """The fault to serve for this request (scripted first, then random by the seed)."""
+        """The fault to serve for this request: scripted ones first (None: answer normally),
+        then random ones at `fault_rate`, reproducible by `seed`."""
         with self._lock:
             if self.script:
                 fault = self.script.popleft()
@@ -154,7 +159,8 @@ class SimulatorState:
                 fault = self._random.choice(FAULTS)
             else:
                 return None
-            self.faults_served.append(fault)
+            if fault is not None:
+                self.faults_served.append(fault)
             return fault
 
 
