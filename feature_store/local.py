@@ -38,6 +38,9 @@ KEY_META = "candlecast.primary_key_position"
 EVENT_META = "candlecast.event_time"
 _TABLE_NAME = re.compile(r"^(?P<name>.+)_v(?P<version>\d+)$")
 MAX_ATTEMPTS = 30
+# deltalake re-parses the merge predicate unquoted when it checks a concurrent commit, so a
+# column named after an SQL keyword makes that check fail; such columns are not pinned.
+_UNPINNABLE = {"interval", "time", "date", "timestamp", "order", "group", "select", "where"}
 T = TypeVar("T")
 
 
@@ -209,8 +212,18 @@ class LocalFeatureStore:
 
     def _load(self, uri: str, version: int | None = None) -> DeltaTable:
         from deltalake import DeltaTable
+        from deltalake.exceptions import DeltaError, TableNotFoundError
 
-        return DeltaTable(uri, version=version, storage_options=self._options or None)
+        try:
+            return DeltaTable(uri, version=version, storage_options=self._options or None)
+        except TableNotFoundError:
+            raise
+        except DeltaError as error:
+            what = "the table" if version is None else f"table version {version}"
+            raise StoreError(
+                f"cannot open {what} at {uri}: {_first_line(error)}; check the location "
+                "(`candlecast status` lists the groups and their versions)"
+            ) from None
 
     def _try_open(self, spec: FeatureGroupSpec, version: int | None = None) -> DeltaTable | None:
         from deltalake import DeltaTable
@@ -225,15 +238,7 @@ class LocalFeatureStore:
             return None
 
     def _open(self, spec: FeatureGroupSpec, version: int | None = None) -> DeltaTable:
-        from deltalake.exceptions import DeltaError
-
-        try:
-            table = self._try_open(spec, version)
-        except DeltaError as error:  # e.g. a version that does not exist
-            raise StoreError(
-                f"feature group {spec.table_name}: cannot open table version {version} ({error}); "
-                "see `candlecast status` for the current version"
-            ) from None
+        table = self._try_open(spec, version)
         if table is None:
             raise FeatureGroupNotFound(
                 f"feature group {spec.table_name} does not exist in {self.uri}; "
@@ -277,10 +282,18 @@ class LocalFeatureStore:
             for column, value in (("symbol", symbol), ("interval", interval))
             if value is not None and column in spec.partition_by
         ]
-        dataset = table.to_pyarrow_dataset(partitions=partitions or None)
-        with _connect() as connection:
-            connection.register("t", dataset)
-            return connection.sql(sql, params=params or None).to_arrow_table()
+        import duckdb
+        from deltalake.exceptions import DeltaError
+
+        try:
+            dataset = table.to_pyarrow_dataset(partitions=partitions or None)
+            with _connect() as connection:
+                connection.register("t", dataset)
+                return connection.sql(sql, params=params or None).to_arrow_table()
+        except (DeltaError, duckdb.Error, OSError, pa.ArrowException) as error:
+            raise StoreError(
+                f"reading feature group {spec.table_name} failed: {_first_line(error)}"
+            ) from error
 
 
 def annotated_schema(spec: FeatureGroupSpec) -> pa.Schema:
@@ -300,6 +313,8 @@ def merge_predicate(spec: FeatureGroupSpec, data: pa.Table) -> str:
     """Join on the key, pinned to the frame's partitions and event-time range."""
     parts = [f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.primary_key]
     for column in spec.partition_by:
+        if column.lower() in _UNPINNABLE:
+            continue
         values = sorted({v for v in data[column].to_pylist()})
         parts.append(f"t.{_quote(column)} IN ({', '.join(_literal(v) for v in values)})")
     bounds = pc.min_max(data[spec.event_time])
@@ -318,7 +333,9 @@ def _with_retries(operation: Callable[[], T], what: str) -> T:
             return operation()
         except (CommitFailedError, DeltaError) as error:
             if not _is_conflict(error) or attempt == MAX_ATTEMPTS:
-                raise StoreError(f"{what} failed after {attempt} attempt(s): {error}") from error
+                raise StoreError(
+                    f"{what} failed after {attempt} attempt(s): {_first_line(error)}"
+                ) from error
             delay = min(2.0, 0.02 * 2**attempt) * (0.5 + random.random())
             logger.info("%s: concurrent commit, retry %d in %.2fs", what, attempt, delay)
             time.sleep(delay)
@@ -330,7 +347,7 @@ def _is_conflict(error: Exception) -> bool:
 
     text = str(error).lower()
     return isinstance(error, CommitFailedError) or any(
-        word in text for word in ("conflict", "concurrent", "version already exists", "transaction")
+        word in text for word in ("conflict", "concurrent", "version already exists")
     )
 
 
@@ -445,6 +462,10 @@ def _literal(value: object) -> str:
     if isinstance(value, bool | int | float):
         return repr(value)
     raise ValidationError(f"cannot use {value!r} ({type(value).__name__}) as a key value")
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

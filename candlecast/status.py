@@ -1,0 +1,126 @@
+"""What is in the feature store and the model registry, as a JSON-ready dict or a table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from feature_store.base import SELECTION_METRIC, FeatureStore, ModelRegistry, ModelVersion
+
+
+def collect_status(store: FeatureStore, registry: ModelRegistry) -> dict[str, Any]:
+    """The `candlecast status --json` document: store, feature groups and models."""
+    return {
+        "store": {"backend": store.backend, "uri": store.uri},
+        "feature_groups": [_group(store, spec) for spec in store.list_groups()],
+        "models": models_status(registry.list()),
+    }
+
+
+def models_status(versions: list[ModelVersion]) -> list[dict[str, Any]]:
+    """Every model version; `best` marks the lowest SELECTION_METRIC per (symbol, interval)."""
+    best = {id(v) for v in best_per_series(versions)}
+    return [
+        {
+            "name": v.name,
+            "version": v.version,
+            "created": iso_utc(v.created),
+            "metrics": {k: _json_number(x) for k, x in v.metrics.items()},
+            "best": id(v) in best,
+        }
+        for v in versions
+    ]
+
+
+def best_per_series(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
+    """The version with the lowest SELECTION_METRIC for each (symbol, interval) in the metadata."""
+    chosen: dict[tuple[Any, Any], ModelVersion] = {}
+    for version in versions:
+        score = version.metrics.get(SELECTION_METRIC)
+        if score is None or not math.isfinite(score):
+            continue
+        series = (version.metadata.get("symbol"), version.metadata.get("interval"))
+        current = chosen.get(series)
+        if current is None or _rank(version) < _rank(current):
+            chosen[series] = version
+    return list(chosen.values())
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """A readable multi-line summary of a `collect_status` document."""
+    store = status["store"]
+    lines = [f"store: {store['backend']} at {store['uri']}", ""]
+    groups = status["feature_groups"]
+    if not groups:
+        lines.append("feature groups: none yet (run `candlecast backfill`)")
+    for group in groups:
+        lines.append(
+            f"feature group {group['name']} v{group['version']}: {group['rows']} rows, "
+            f"fingerprint {group['fingerprint'][:12]}"
+        )
+        lines.append(f"  {'symbol':<12}{'interval':<10}{'rows':>8}  {'first':<20}{'last':<20}")
+        for s in group["series"]:
+            lines.append(
+                f"  {s['symbol']:<12}{s['interval']:<10}{s['rows']:>8}  "
+                f"{_short(s['first']):<20}{_short(s['last']):<20}"
+            )
+    lines.append("")
+    lines += _models_table(status["models"])
+    return "\n".join(lines)
+
+
+def iso_utc(value: datetime) -> str:
+    """ISO 8601 in UTC with a 'Z' suffix (naive times are taken as UTC)."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _group(store: FeatureStore, spec: Any) -> dict[str, Any]:
+    series = store.series(spec)
+    return {
+        "name": spec.name,
+        "version": spec.version,
+        "rows": sum(s.rows for s in series),
+        "fingerprint": store.fingerprint(spec),
+        "series": [
+            {
+                "symbol": s.symbol,
+                "interval": s.interval,
+                "rows": s.rows,
+                "first": iso_utc(s.first),
+                "last": iso_utc(s.last),
+            }
+            for s in series
+        ],
+    }
+
+
+def _models_table(models: list[dict[str, Any]]) -> list[str]:
+    if not models:
+        return ["models: none registered yet (run `candlecast train`)"]
+    lines = [
+        f"models ({SELECTION_METRIC}: lower is better; * = best for its symbol and interval)",
+        f"  {'':2}{'name':<28}{'version':>8}  {'created':<20}{SELECTION_METRIC:>20}",
+    ]
+    for m in models:
+        score = m["metrics"].get(SELECTION_METRIC)
+        shown = "-" if score is None else f"{score:.4f}"
+        mark = "*" if m["best"] else ""
+        lines.append(
+            f"  {mark:<2}{m['name']:<28}{m['version']:>8}  {_short(m['created']):<20}{shown:>20}"
+        )
+    return lines
+
+
+def _rank(version: ModelVersion) -> tuple[float, float, int]:
+    return (version.metrics[SELECTION_METRIC], -version.created.timestamp(), -version.version)
+
+
+def _json_number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _short(iso: str) -> str:
+    return iso.replace("T", " ")[:16]
