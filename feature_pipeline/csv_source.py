@@ -109,10 +109,13 @@ def _normalise(raw: pd.DataFrame, path: Path, symbol: str, interval: str) -> pd.
 
 
 def _times(column: pd.Series) -> pd.Series:
+    """UTC times in whole milliseconds, as Binance REST gives them (µs dumps end in 999999)."""
     if pd.api.types.is_numeric_dtype(column):
         unit = "us" if column.max() >= _US_THRESHOLD else "ms"
-        return pd.to_datetime(column.astype("int64"), unit=unit, utc=True)
-    return pd.to_datetime(column, utc=True, format="ISO8601")
+        times = pd.to_datetime(column.astype("int64"), unit=unit, utc=True)
+    else:
+        times = pd.to_datetime(column, utc=True, format="ISO8601")
+    return times.dt.floor("ms")
 
 
 @dataclass
