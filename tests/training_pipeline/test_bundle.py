@@ -1,0 +1,81 @@
+"""Tests for the model bundle: save/load, registry round trip and training/serving consistency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from candlecast.errors import ModelNotFound, ValidationError
+from training_pipeline.bundle import BACKTEST_FILE, MODEL_FILE, ModelBundle
+from training_pipeline.data import feature_view_from_frame
+from training_pipeline.dataset import TrainingSet, prepare
+from training_pipeline.register import persistence_bundle, register
+
+
+@pytest.fixture
+def data(synthetic: pd.DataFrame, tiny_config) -> TrainingSet:
+    view = feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d")
+    return prepare(view, tiny_config)
+
+
+def test_persistence_bundle_round_trips(data: TrainingSet, tmp_path: Path) -> None:
+    """It saves persistence without a Keras file and forecasts no change inside its band."""
+    bundle = persistence_bundle(data)
+    loaded = ModelBundle.load(bundle.save(tmp_path / "p"))
+    assert not (tmp_path / "p" / MODEL_FILE).exists()
+    forecast = loaded.predict(data.view.frame.tail(3))
+    assert list(forecast.columns) == ["horizon", "low", "median", "high"]
+    assert forecast["horizon"].tolist() == list(range(1, data.horizon + 1))
+    assert (forecast["median"] == 0).all()
+    assert (forecast["low"] < 0).all() and (forecast["high"] > 0).all()
+    assert loaded.name == "synthusdt-1d-persistence"
+
+
+@pytest.mark.parametrize("kind", ["mlp", "lstm"])
+def test_registered_and_reloaded_model_forecasts_identically(
+    data: TrainingSet, registry, make_bundle, kind: str
+) -> None:
+    """It gives bit-identical forecasts after registering the bundle and loading it back."""
+    bundle = make_bundle(data, kind)
+    frame = bundle.with_backtest(pd.DataFrame({"horizon": [1], "actual": [1.0]}))
+    version = register(registry, frame)
+    assert version.name == f"synthusdt-1d-{kind}"
+    assert version.metadata["kind"] == kind and version.metadata["symbol"] == "SYNTHUSDT"
+    loaded = ModelBundle.load(registry.get(version.name).path)
+    rows = data.view.frame.tail(bundle.window)
+    before, after = bundle.predict(rows), loaded.predict(rows)
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+    assert (after["low"] <= after["median"]).all() and (after["median"] <= after["high"]).all()
+    assert after["median"].abs().sum() > 0
+    assert (Path(version.path) / BACKTEST_FILE).exists()
+    assert loaded.scaler == data.scaler and loaded.window == 5
+
+
+def test_serving_inputs_equal_training_inputs(data: TrainingSet, make_bundle) -> None:
+    """It builds the app's input from the latest rows exactly as training built that window."""
+    bundle = make_bundle(data)
+    origin = int(data.splits.test[-1])
+    rows = data.view.frame.iloc[origin - 20 : origin + 1]
+    x_train, _ = data.arrays(np.array([origin]), bundle.window)
+    np.testing.assert_array_equal(bundle.inputs(rows), x_train)
+
+
+def test_forecast_uses_only_rows_up_to_the_last(data: TrainingSet, make_bundle) -> None:
+    """It forecasts the same from the last window whatever older rows are passed along."""
+    bundle = make_bundle(data)
+    frame = data.view.frame
+    pd.testing.assert_frame_equal(bundle.predict(frame), bundle.predict(frame.tail(5)))
+
+
+def test_bad_inputs_are_refused(data: TrainingSet, tmp_path: Path, make_bundle) -> None:
+    """It refuses too few rows, missing columns and a folder without a bundle."""
+    bundle = make_bundle(data)
+    with pytest.raises(ValidationError, match="needs the last 5"):
+        bundle.predict(data.view.frame.tail(4))
+    with pytest.raises(ValidationError, match="ret_1"):
+        bundle.predict(data.view.frame.drop(columns="ret_1"))
+    with pytest.raises(ModelNotFound, match=r"bundle\.json"):
+        ModelBundle.load(tmp_path)
