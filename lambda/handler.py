@@ -22,14 +22,27 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return handle(event, os.environ)
 
 
+class _Stdout(logging.StreamHandler):
+    """Writes to whatever sys.stdout is when a record arrives (Lambda sends it to CloudWatch)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _configure_logging() -> None:
-    """One JSON line per symbol on stdout (CloudWatch); other modules log warnings and errors."""
+    """One JSON line per symbol on stdout; other modules log warnings; SDKs never log bodies."""
     if not logger.handlers:
-        stream = logging.StreamHandler(sys.stdout)
+        stream = _Stdout()
         stream.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(stream)
         logger.setLevel(logging.INFO)
         logger.propagate = False
-    root = logging.getLogger()
-    if not root.handlers:
+    if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    for sdk in ("botocore", "boto3", "urllib3"):  # their DEBUG logs hold response bodies (secrets)
+        logging.getLogger(sdk).setLevel(logging.INFO)
