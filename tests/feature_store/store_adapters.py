@@ -6,6 +6,10 @@ REGISTRIES). Factories are plain module-level functions so that worker processes
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.util
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,11 +31,52 @@ def local_registry(folder: Path) -> ModelRegistry:
     return LocalModelRegistry(folder / "registry")
 
 
-STORES: dict[str, Callable[[Path], FeatureStore]] = {"local": local_store}
+def s3_store(folder: Path) -> FeatureStore:
+    """The local adapter on an s3:// URI served by moto (the `moto_s3` fixture sets the env)."""
+    import boto3
+
+    from feature_store.local import LocalFeatureStore
+
+    endpoint = os.environ.get(MOTO_ENV)
+    if not endpoint:
+        raise RuntimeError(f"{MOTO_ENV} is not set; use the moto_s3 fixture")
+    options = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+    }
+    bucket = "store-" + hashlib.sha1(str(folder).encode()).hexdigest()[:16]
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=bucket)
+    return LocalFeatureStore(f"s3://{bucket}/candlecast", storage_options=options)
+
+
+MOTO_ENV = "MOTO_S3_ENDPOINT"
+STORES: dict[str, Callable[[Path], FeatureStore]] = {"local": local_store, "s3": s3_store}
 REGISTRIES: dict[str, Callable[[Path], ModelRegistry]] = {"local": local_registry}
 
+# Adapters that need moto's S3 server running (the fixtures start it for them).
+NEEDS_MOTO: set[str] = {"s3"}
 # Adapters whose storage several OS processes can write at once (multi-process tests).
-MULTI_PROCESS: set[str] = {"local"}
+MULTI_PROCESS: set[str] = {"local", "s3"}
+
+# The Hopsworks adapter over a stand-in of the SDK's objects; only where the SDK is installed
+# (.venv-hopsworks), so the main environment generates no hopsworks cases at all.
+if importlib.util.find_spec("hopsworks") is not None:
+    from hopsworks_standin import standin_registry, standin_store
+
+    STORES["hopsworks"] = standin_store
+    REGISTRIES["hopsworks"] = standin_registry
+    MULTI_PROCESS.add("hopsworks")
 
 
 def candle_frame(

@@ -47,9 +47,7 @@ def test_concurrent_writers_never_lose_or_duplicate_rows(adapter: str, tmp_path:
         assert list(days) == list(pd.date_range("2024-01-01", periods=100, tz="UTC"))
 
 
-def test_a_writer_killed_mid_write_leaves_old_or_new_content(
-    adapter: str, tmp_path: Path
-) -> None:
+def test_a_writer_killed_mid_write_leaves_old_or_new_content(adapter: str, tmp_path: Path) -> None:
     """It leaves a readable table holding one complete write after a SIGKILL."""
     rows = 50_000
     ready = tmp_path / "first-write-done"

@@ -1,0 +1,79 @@
+"""The local store on an s3:// URI configured only through settings and standard AWS variables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pandas as pd
+import pytest
+from store_adapters import candle_frame
+
+from candlecast.cli import main
+from candlecast.settings import Settings
+from feature_pipeline.groups import CANDLES
+from feature_store import open_store
+from feature_store.storage import s3_options_from_env
+
+
+@pytest.fixture
+def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Standard AWS variables pointing at moto, and a fresh bucket."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_server,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    boto3.client("s3").create_bucket(Bucket="features")
+    yield "s3://features/candlecast"
+    bucket = boto3.resource("s3").Bucket("features")
+    bucket.objects.all().delete()
+    bucket.delete()
+
+
+def test_it_maps_standard_aws_variables_to_storage_options() -> None:
+    """It takes keys, region and endpoint from AWS_* and allows plain http for local stand-ins."""
+    options = s3_options_from_env(
+        {
+            "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+            "HOME": "/root",
+        }
+    )
+    assert options == {
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+        "AWS_ALLOW_HTTP": "true",
+    }
+    assert "AWS_ALLOW_HTTP" not in s3_options_from_env({"AWS_REGION": "us-east-1"})
+
+
+def test_the_settings_store_works_on_s3(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It upserts, reads, restores and reports status on an s3:// CANDLECAST_STORE_URI."""
+    monkeypatch.setenv("CANDLECAST_STORE_URI", aws_env)
+    store = open_store(Settings.from_env())
+    assert store.uri == aws_env
+    store.upsert(CANDLES, candle_frame(n=20))
+    version = store.table_version(CANDLES)
+    store.upsert(CANDLES, candle_frame(n=30, seed=3))
+    assert len(store.read(CANDLES, end=pd.Timestamp("2024-01-10", tz="UTC"))) == 10
+    store.restore(CANDLES, version)
+    assert len(store.read(CANDLES)) == 20
+    assert [spec.table_name for spec in store.list_groups()] == ["candles_v1"]
+
+    assert main(["status", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["store"] == {"backend": "local", "uri": aws_env}
+    (group,) = document["feature_groups"]
+    assert group["rows"] == 20 and group["fingerprint"] == store.fingerprint(CANDLES)
