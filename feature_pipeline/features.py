@@ -37,6 +37,7 @@ WILDER_PERIOD = 14  # RSI and ATR
 BOLLINGER_WINDOW, BOLLINGER_WIDTH = 20, 2.0
 VOLUME_Z_WINDOW = 30
 SPANS_PER_WINDOW = 4  # an exponential average's window is this many spans long
+CHUNK_ROWS = 32_768  # rows engineered at a time (cache-sized; results do not depend on it)
 
 # Below these spreads a window counts as flat (a ratio would only amplify rounding noise).
 FLAT_PRICE_STD = 1e-10  # Bollinger std relative to its mean
@@ -72,34 +73,57 @@ def _window(span: float) -> int:
 
 _WILDER_SPAN = 2 * WILDER_PERIOD - 1  # Wilder's alpha = 1/14 is the EMA alpha of span 27
 
+
+@dataclass(frozen=True)
+class _Exponential:
+    """A truncated exponential average as two stacked windows (fewer passes than one long window).
+
+    `inner` weighs lags 0..block-1 (oldest first); `outer` weighs those block sums every `block`
+    rows, so the product of the two covers lags 0..length-1 with weights alpha q^k / total.
+    """
+
+    inner: np.ndarray
+    outer: np.ndarray
+
+    @property
+    def block(self) -> int:
+        return len(self.inner)
+
+    @property
+    def length(self) -> int:
+        return len(self.inner) * len(self.outer)
+
+
+def _exponential(alpha: float, length: int) -> _Exponential:
+    """Weights for `length` lags, normalised to sum 1 (plain float products: reproducible)."""
+    block = min(
+        (d for d in range(1, length + 1) if length % d == 0), key=lambda d: abs(d * d - length)
+    )
+    powers = [1.0]
+    for _ in range(length - 1):
+        powers.append(powers[-1] * (1.0 - alpha))
+    total = 0.0
+    for power in powers:
+        total += alpha * power
+    outer = [alpha * powers[b * block] / total for b in range(length // block)]
+    return _Exponential(inner=np.array(powers[:block][::-1]), outer=np.array(outer[::-1]))
+
+
+_FAST = _exponential(2.0 / (MACD_FAST + 1), _window(MACD_FAST))
+_SLOW = _exponential(2.0 / (MACD_SLOW + 1), _window(MACD_SLOW))
+_SIGNAL = _exponential(2.0 / (MACD_SIGNAL + 1), _window(MACD_SIGNAL))
+_WILDER = _exponential(1.0 / WILDER_PERIOD, _window(_WILDER_SPAN))
 LOOKBACK: int = max(
     max(RETURN_LAGS) + 1,
     max(VOLATILITY_WINDOWS) + 1,
     max(SMA_WINDOWS),
-    _window(MACD_SLOW) + _window(MACD_SIGNAL) - 1,
-    _window(_WILDER_SPAN) + 1,
+    _SLOW.length + _SIGNAL.length - 1,
+    _WILDER.length + 1,
     BOLLINGER_WINDOW,
     VOLUME_Z_WINDOW,
 )
 """Candles (including the row itself) that one feature row depends on."""
 
-
-def _exponential_weights(alpha: float, length: int) -> np.ndarray:
-    """Truncated EMA weights, oldest first, summing to 1 (plain float products: reproducible)."""
-    weights, factor = [], alpha
-    for _ in range(length):
-        weights.append(factor)
-        factor *= 1.0 - alpha
-    total = 0.0
-    for w in weights:
-        total += w
-    return np.array(weights[::-1]) / total
-
-
-_FAST = _exponential_weights(2.0 / (MACD_FAST + 1), _window(MACD_FAST))
-_SLOW = _exponential_weights(2.0 / (MACD_SLOW + 1), _window(MACD_SLOW))
-_SIGNAL = _exponential_weights(2.0 / (MACD_SIGNAL + 1), _window(MACD_SIGNAL))
-_WILDER = _exponential_weights(1.0 / WILDER_PERIOD, _window(_WILDER_SPAN))
 _DOW_SIN = np.array([math.sin(2.0 * math.pi * d / 7.0) for d in range(7)])
 _DOW_COS = np.array([math.cos(2.0 * math.pi * d / 7.0) for d in range(7)])
 
@@ -108,33 +132,80 @@ _DOW_COS = np.array([math.cos(2.0 * math.pi * d / 7.0) for d in range(7)])
 class _Candles:
     """The candles the formulas need, as contiguous arrays sorted by key."""
 
-    symbol: np.ndarray  # object, one per row
-    interval: np.ndarray  # object, one per row
+    symbols: np.ndarray  # the distinct symbols, sorted
+    intervals: np.ndarray  # the distinct intervals, sorted
+    series: np.ndarray  # per row: symbol index * len(intervals) + interval index
     micros: np.ndarray  # int64 open_time, microseconds since the epoch (UTC)
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
-    position: np.ndarray  # 0-based row number inside the row's (symbol, interval) series
+
+    def rows(self, start: int, stop: int) -> _Candles:
+        """The rows start..stop-1 (views, no copies)."""
+        cut = slice(start, stop)
+        return _Candles(
+            self.symbols,
+            self.intervals,
+            *(
+                a[cut]
+                for a in (self.series, self.micros, self.high, self.low, self.close, self.volume)
+            ),
+        )
+
+    def position(self) -> np.ndarray:
+        """0-based row number of each candle inside its (symbol, interval) series."""
+        index = np.arange(len(self.series))
+        starts = np.r_[True, np.diff(self.series) != 0][: len(index)]
+        return index - np.maximum.accumulate(np.where(starts, index, 0))
+
+    def describe(self, row: int) -> str:
+        symbol, interval = divmod(int(self.series[row]), len(self.intervals))
+        time = pd.Timestamp(int(self.micros[row]), unit="us", tz="UTC")
+        return f"{self.symbols[symbol]} {self.intervals[interval]} {time}"
 
 
 def engineer(candles: pd.DataFrame) -> pd.DataFrame:
     """The FEATURES rows of closed candles (any series, any row order), warm-up rows dropped."""
     data = _sorted_candles(candles)
-    keep = np.flatnonzero(data.position >= LOOKBACK - 1)
-    values = np.empty((1 + len(FEATURE_COLUMNS), len(keep)))
-    values[0] = data.close[keep]
-    if len(keep):
-        features = _feature_arrays(data)
-        for row, name in enumerate(FEATURE_COLUMNS, start=1):
-            values[row] = features[name][keep]
-    _check_finite(values, data, keep)
+    kept = data.position() >= LOOKBACK - 1
+    values = _feature_values(data, kept)
+    symbol, interval = np.divmod(data.series[kept], len(data.intervals))
     out = pd.DataFrame(values.T, columns=["close", *FEATURE_COLUMNS], copy=False)
-    times = pd.Series(data.micros[keep].view("datetime64[us]")).dt.tz_localize("UTC")
-    out.insert(0, "open_time", times)
-    out.insert(0, "interval", data.interval[keep])
-    out.insert(0, "symbol", data.symbol[keep])
+    out.insert(0, "symbol", data.symbols[symbol])
+    out.insert(1, "interval", data.intervals[interval])
+    times = data.micros[kept].view("datetime64[us]")
+    out.insert(2, "open_time", pd.Series(times).dt.tz_localize("UTC"))
     return out
+
+
+def _feature_values(data: _Candles, kept: np.ndarray) -> np.ndarray:
+    """close and the features of the kept rows, one row per column, computed chunk by chunk.
+
+    Chunks keep the arrays in the CPU cache; each chunk carries the LOOKBACK - 1 rows before it,
+    so every kept window is reduced exactly as it would be in one piece.
+    """
+    values = np.empty((1 + len(FEATURE_COLUMNS), int(kept.sum())))
+    values[0] = data.close[kept]
+    done = 0
+    for start in range(0, len(data.series), CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, len(data.series))
+        mask = kept[start:stop]
+        count = int(mask.sum())
+        if not count:
+            continue
+        first = max(0, start - LOOKBACK + 1)
+        features = _feature_arrays(data.rows(first, stop))
+        for row, name in enumerate(FEATURE_COLUMNS, start=1):
+            chunk = values[row, done : done + count]
+            chunk[:] = features[name][start - first :][mask]
+            if not np.isfinite(chunk).all():
+                at = np.flatnonzero(mask)[np.argmin(np.isfinite(chunk))] + start
+                raise ValidationError(
+                    f"{name} is not finite at {data.describe(at)}; a bug in features.py"
+                )
+        done += count
+    return values
 
 
 def _sorted_candles(candles: pd.DataFrame) -> _Candles:
@@ -145,32 +216,48 @@ def _sorted_candles(candles: pd.DataFrame) -> _Candles:
             f"engineer needs candle columns {missing}; pass rows in the CANDLES schema"
         )
     micros = _utc_micros(candles["open_time"])
-    symbol_code, symbols = pd.factorize(candles["symbol"], sort=True)
-    interval_code, intervals = pd.factorize(candles["interval"], sort=True)
-    if (symbol_code < 0).any() or (interval_code < 0).any():
-        raise ValidationError("symbol and interval must be set on every candle")
-    order = np.lexsort((micros, interval_code, symbol_code))
-    symbol_code, interval_code, micros = symbol_code[order], interval_code[order], micros[order]
-    starts = np.ones(len(order), dtype=bool)
-    starts[1:] = (np.diff(symbol_code) != 0) | (np.diff(interval_code) != 0)
-    duplicate = ~starts[1:] & (np.diff(micros) == 0)
-    if duplicate.any():
-        at = int(np.argmax(duplicate))
-        raise ValidationError(
-            f"duplicate candle {symbols[symbol_code[at]]} {intervals[interval_code[at]]} "
-            f"{pd.Timestamp(int(micros[at]), unit='us', tz='UTC')}: each (symbol, interval, "
-            "open_time) must appear once; deduplicate before engineering"
-        )
-    index = np.arange(len(order))
+    symbol_code, symbols = _codes(candles["symbol"])
+    interval_code, intervals = _codes(candles["interval"])
+    series = symbol_code * len(intervals) + interval_code
+    order = _key_order(series, micros)
     data = _Candles(
-        symbol=np.asarray(symbols, dtype=object)[symbol_code],
-        interval=np.asarray(intervals, dtype=object)[interval_code],
-        micros=micros,
-        **{name: _column(candles, name, order) for name in ("high", "low", "close", "volume")},
-        position=index - np.maximum.accumulate(np.where(starts, index, 0)),
+        symbols,
+        intervals,
+        series[order],
+        micros[order],
+        *(_column(candles, name, order) for name in ("high", "low", "close", "volume")),
     )
+    _check_unique(data)
     _check_values(data)
     return data
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's index into the sorted distinct values (hashing only where the value changes)."""
+    array = values.to_numpy(dtype=object)
+    heads = np.flatnonzero(np.r_[True, array[1:] != array[:-1]])[: len(array)]
+    head_codes, uniques = pd.factorize(array[heads], sort=True)
+    if (head_codes < 0).any():
+        raise ValidationError("symbol and interval must be set on every candle")
+    codes = np.repeat(head_codes.astype(np.int64), np.diff(np.r_[heads, len(array)]))
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _key_order(series: np.ndarray, micros: np.ndarray) -> np.ndarray | slice:
+    """The permutation that sorts rows by key (a no-copy slice when they already are)."""
+    step = np.diff(series)
+    if ((step > 0) | ((step == 0) & (np.diff(micros) > 0))).all():
+        return slice(None)
+    return np.lexsort((micros, series))
+
+
+def _check_unique(data: _Candles) -> None:
+    duplicate = (np.diff(data.series) == 0) & (np.diff(data.micros) == 0)
+    if duplicate.any():
+        raise ValidationError(
+            f"duplicate candle {data.describe(int(np.argmax(duplicate)))}: each (symbol, interval, "
+            "open_time) must appear once; deduplicate before engineering"
+        )
 
 
 def _utc_micros(time: pd.Series) -> np.ndarray:
@@ -185,7 +272,7 @@ def _utc_micros(time: pd.Series) -> np.ndarray:
     return np.asarray(time.dt.tz_convert("UTC").astype("datetime64[us, UTC]").array.asi8)
 
 
-def _column(candles: pd.DataFrame, name: str, order: np.ndarray) -> np.ndarray:
+def _column(candles: pd.DataFrame, name: str, order: np.ndarray | slice) -> np.ndarray:
     return np.ascontiguousarray(candles[name].to_numpy(dtype=np.float64, na_value=np.nan)[order])
 
 
@@ -210,8 +297,10 @@ def _feature_arrays(data: _Candles) -> dict[str, np.ndarray]:
         log_close = np.log(close)
         ret_1 = _lag_difference(log_close, 1)
         out = {f"ret_{k}": _lag_difference(log_close, k) for k in RETURN_LAGS}
-        out |= {f"vol_{w}": _window_std(ret_1, w, ddof=1) for w in VOLATILITY_WINDOWS}
-        out |= {f"close_sma_{w}": log_close - np.log(_window_mean(close, w)) for w in SMA_WINDOWS}
+        out |= {f"vol_{w}": _window_mean_std(ret_1, w, ddof=1)[1] for w in VOLATILITY_WINDOWS}
+        out |= {
+            f"close_sma_{w}": log_close - np.log(_window_sum(close, w) / w) for w in SMA_WINDOWS
+        }
         out |= _macd(close)
         out["rsi_14"] = _rsi(close)
         out["bb_pctb"] = _bollinger_pctb(close)
@@ -230,37 +319,35 @@ def _lag_difference(x: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
-def _window_sum(x: np.ndarray, length: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """out[t] = sum_j weights[j] * x[t-length+1+j], added oldest first; NaN where too short."""
-    n = len(x)
+def _window_sum(
+    x: np.ndarray, length: int, weights: np.ndarray | None = None, stride: int = 1
+) -> np.ndarray:
+    """out[t] = sum_j weights[j] * x[t - (length-1-j)*stride], added oldest first; NaN if short."""
+    n, span = len(x), (length - 1) * stride + 1
     out = np.full(n, np.nan)
-    if n < length:
+    if n < span:
         return out
-    valid = n - length + 1
+    valid = n - span + 1
     acc = x[:valid].copy() if weights is None else x[:valid] * weights[0]
     term = np.empty(valid)
     for j in range(1, length):
+        window = x[j * stride : j * stride + valid]
         if weights is None:
-            np.add(acc, x[j : j + valid], out=acc)
+            np.add(acc, window, out=acc)
         else:
-            np.multiply(x[j : j + valid], weights[j], out=term)
+            np.multiply(window, weights[j], out=term)
             np.add(acc, term, out=acc)
-    out[length - 1 :] = acc
+    out[span - 1 :] = acc
     return out
 
 
-def _window_mean(x: np.ndarray, length: int) -> np.ndarray:
-    return _window_sum(x, length) / length
-
-
-def _window_std(x: np.ndarray, length: int, ddof: int) -> np.ndarray:
-    """Two-pass std of each window: deviations from the window's own mean, summed in order."""
-    mean = _window_mean(x, length)
-    n = len(x)
-    out = np.full(n, np.nan)
-    if n < length:
-        return out
-    valid = n - length + 1
+def _window_mean_std(x: np.ndarray, length: int, ddof: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and two-pass std of each window: deviations from the window's own mean, in order."""
+    mean = _window_sum(x, length) / length
+    std = np.full(len(x), np.nan)
+    if len(x) < length:
+        return mean, std
+    valid = len(x) - length + 1
     centre = mean[length - 1 :]
     acc = np.zeros(valid)
     deviation = np.empty(valid)
@@ -268,12 +355,13 @@ def _window_std(x: np.ndarray, length: int, ddof: int) -> np.ndarray:
         np.subtract(x[j : j + valid], centre, out=deviation)
         np.multiply(deviation, deviation, out=deviation)
         np.add(acc, deviation, out=acc)
-    out[length - 1 :] = np.sqrt(acc / (length - ddof))
-    return out
+    std[length - 1 :] = np.sqrt(acc / (length - ddof))
+    return mean, std
 
 
-def _ema(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return _window_sum(x, len(weights), weights)
+def _ema(x: np.ndarray, weights: _Exponential) -> np.ndarray:
+    block_sums = _window_sum(x, weights.block, weights.inner)
+    return _window_sum(block_sums, len(weights.outer), weights.outer, stride=weights.block)
 
 
 def _macd(close: np.ndarray) -> dict[str, np.ndarray]:
@@ -291,8 +379,7 @@ def _rsi(close: np.ndarray) -> np.ndarray:
 
 
 def _bollinger_pctb(close: np.ndarray) -> np.ndarray:
-    mean = _window_mean(close, BOLLINGER_WINDOW)
-    std = _window_std(close, BOLLINGER_WINDOW, ddof=0)
+    mean, std = _window_mean_std(close, BOLLINGER_WINDOW, ddof=0)
     flat = std <= FLAT_PRICE_STD * mean
     lower = mean - BOLLINGER_WIDTH * std
     width = np.where(flat, 1.0, 2.0 * BOLLINGER_WIDTH * std)
@@ -308,18 +395,7 @@ def _atr(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
 
 def _volume_features(volume: np.ndarray) -> dict[str, np.ndarray]:
     log_volume = np.log1p(volume)
-    mean = _window_mean(log_volume, VOLUME_Z_WINDOW)
-    std = _window_std(log_volume, VOLUME_Z_WINDOW, ddof=0)
+    mean, std = _window_mean_std(log_volume, VOLUME_Z_WINDOW, ddof=0)
     flat = std <= FLAT_LOG_VOLUME_STD
     z = np.where(flat, 0.0, (log_volume - mean) / np.where(flat, 1.0, std))
     return {"volume_change": _lag_difference(log_volume, 1), "volume_z": z}
-
-
-def _check_finite(values: np.ndarray, data: _Candles, keep: np.ndarray) -> None:
-    finite = np.isfinite(values).all(axis=0)
-    if not finite.all():
-        at = keep[int(np.argmin(finite))]
-        raise ValidationError(
-            f"a feature is not finite at {data.symbol[at]} {data.interval[at]} "
-            f"{pd.Timestamp(int(data.micros[at]), unit='us', tz='UTC')}; a bug in features.py"
-        )

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from candlecast.errors import ValidationError
+from feature_pipeline import features as features_module
 from feature_pipeline.features import DEFINITIONS, LOOKBACK, engineer
 from feature_pipeline.groups import CANDLES, FEATURE_COLUMNS, FEATURES
 
@@ -133,6 +134,24 @@ def test_start_independence_is_bit_exact(seed: int, n: int, k: int) -> None:
     short = engineer(candles.iloc[-(LOOKBACK + k) :])
     assert len(short) == k + 1
     assert_same_bytes(full.iloc[-(k + 1) :].reset_index(drop=True), short)
+
+
+@PROPERTY
+@given(seed=st.integers(0, 2**32 - 1), lengths=st.tuples(*[st.integers(1, 3 * LOOKBACK)] * 2))
+def test_chunk_size_does_not_change_bytes(seed: int, lengths: tuple[int, int]) -> None:
+    """It gives the same bytes whatever size the internal (cache-sized) chunks are."""
+    candles = pd.concat(
+        [
+            random_candles(seed, lengths[0], symbol="BTCUSDT"),
+            random_candles(seed + 1, lengths[1], symbol="ETHUSDT"),
+        ],
+        ignore_index=True,
+    )
+    reference = engineer(candles)
+    for chunk_rows in (16, 100, LOOKBACK, 2 * LOOKBACK + 1):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(features_module, "CHUNK_ROWS", chunk_rows)
+            assert_same_bytes(engineer(candles), reference)
 
 
 @PROPERTY
