@@ -26,8 +26,7 @@ import pandas as pd
 from candlecast.errors import ValidationError
 from feature_pipeline.groups import FEATURE_COLUMNS
 
-KEY = ["symbol", "interval", "open_time"]
-REQUIRED = [*KEY, "high", "low", "close", "volume"]
+REQUIRED = ["symbol", "interval", "open_time", "high", "low", "close", "volume"]
 
 RETURN_LAGS = (1, 3, 7, 14, 30)
 VOLATILITY_WINDOWS = (7, 30)

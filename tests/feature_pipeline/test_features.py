@@ -200,11 +200,17 @@ def test_output_schema_warm_up_and_ranges(seed: int, n: int) -> None:
     assert features["bb_pctb"].abs().lt(10.0).all()  # |close - mean| <= sqrt(19) std in 20 rows
 
 
-def test_input_in_candles_schema_from_arrow() -> None:
-    """It accepts candles read back from an Arrow table in the CANDLES schema."""
+def test_input_from_arrow_and_other_time_units() -> None:
+    """It accepts CANDLES read back from Arrow, ns or ms open times and non-UTC zones alike."""
     candles = random_candles(7, LOOKBACK + 5)
+    reference = engineer(candles)
     table = pa.Table.from_pandas(candles, schema=CANDLES.schema, preserve_index=False)
-    assert_same_bytes(engineer(table.to_pandas()), engineer(candles))
+    assert_same_bytes(engineer(table.to_pandas()), reference)
+    for dtype in ("datetime64[ns, UTC]", "datetime64[ms, UTC]"):
+        assert_same_bytes(engineer(candles.astype({"open_time": dtype})), reference)
+    berlin = candles.assign(open_time=candles["open_time"].dt.tz_convert("Europe/Berlin"))
+    assert_same_bytes(engineer(berlin), reference)
+    assert str(reference["open_time"].dtype) == "datetime64[us, UTC]"
 
 
 def test_lookback_is_exact() -> None:
@@ -351,3 +357,4 @@ def test_every_feature_is_documented() -> None:
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Features", 1)[1].split("\n## ", 1)[0]
     assert all(f"`{name}`" in section for name in FEATURE_COLUMNS)
+    assert f"`LOOKBACK` = {LOOKBACK}" in section
