@@ -1,0 +1,518 @@
+"""The Hopsworks feature store adapter: feature groups, reads, versions and feature views.
+
+Writes go through stream feature groups: `insert` sends the rows to the group's Kafka topic
+and Hopsworks' materialisation job writes them into the offline (Delta) table. `upsert` waits
+for that job and fails unless it finished, so rows are readable offline when `upsert` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
+from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
+from feature_store.fingerprint import content_fingerprint
+from feature_store.hopsworks_login import login
+from feature_store.hopsworks_registry import HopsworksModelRegistry
+from feature_store.validate import conform
+
+if TYPE_CHECKING:
+    from candlecast.settings import Settings
+
+__all__ = ["HopsworksFeatureStore", "HopsworksModelRegistry", "login"]
+
+logger = logging.getLogger(__name__)
+
+# Arrow type -> Hopsworks offline (Hive) type, and back.
+_TYPES: tuple[tuple[pa.DataType, str], ...] = (
+    (pa.string(), "string"),
+    (pa.timestamp("us", tz="UTC"), "timestamp"),
+    (pa.float64(), "double"),
+    (pa.float32(), "float"),
+    (pa.int64(), "bigint"),
+    (pa.int32(), "int"),
+    (pa.bool_(), "boolean"),
+    (pa.date32(), "date"),
+)
+# Hopsworks features have no NOT NULL constraint; the feature description carries it.
+NOT_NULL = "not null"
+# Offline time travel comes from Delta commits; the Kafka path needs no client-side delta-rs.
+TIME_TRAVEL_FORMAT = "DELTA"
+FINISHED = "FINISHED"
+
+
+class HopsworksFeatureStore:
+    """Feature groups in a Hopsworks project's feature store, one per spec name and version."""
+
+    backend = "hopsworks"
+
+    def __init__(self, feature_store: Any, *, uri: str, online: bool = False) -> None:
+        self._fs = feature_store
+        self.uri = uri
+        self._online = online
+        self._groups: dict[str, Any] = {}
+
+    @classmethod
+    def connect(cls, settings: Settings) -> HopsworksFeatureStore:
+        """Log in with the settings' project, API key and host; use the project's feature store."""
+        project = login(settings)
+        host = settings.hopsworks_host or "app.hopsworks.ai"
+        return cls(
+            project.get_feature_store(), uri=f"hopsworks://{host}/{settings.hopsworks_project}"
+        )
+
+    def __repr__(self) -> str:
+        return f"HopsworksFeatureStore({self.uri!r})"
+
+    # -- groups -------------------------------------------------------------------------------
+
+    def ensure(self, spec: FeatureGroupSpec) -> None:
+        """Create the group if missing; raise StoreError if it exists with another schema."""
+        self._group(spec, create=True)
+
+    def list_groups(self) -> list[FeatureGroupSpec]:
+        """Every feature group (all versions) whose features map to Arrow types."""
+        specs = []
+        for group in self._fs.get_feature_groups():
+            spec = spec_from_group(group)
+            if spec is None:
+                logger.warning("skipping %s_v%s: not a candlecast feature group", *_ident(group))
+            else:
+                specs.append(spec)
+        return sorted(specs, key=lambda s: (s.name, s.version))
+
+    def table_version(self, spec: FeatureGroupSpec) -> int:
+        """The number of offline commits: 0 for a new group, +1 per materialised write."""
+        return len(self._commits(self._group(spec)))
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def upsert(self, spec: FeatureGroupSpec, frame: pd.DataFrame) -> WriteResult:
+        """Validate and cast, insert as an upsert and wait until the rows are offline."""
+        data = conform(spec, frame)
+        group = self._group(spec, create=True)
+        if data.num_rows == 0:
+            return WriteResult(inserted=0, updated=0, table_version=self.table_version(spec))
+        known = self._known_keys(spec, data)
+        self._insert(spec, group, data.to_pandas())
+        result = WriteResult(
+            inserted=data.num_rows - known,
+            updated=known,
+            table_version=self.table_version(spec),
+        )
+        logger.info("upsert %s: %s", spec.table_name, result)
+        return result
+
+    def restore(self, spec: FeatureGroupSpec, table_version: int) -> None:
+        """Write a new commit whose content equals `table_version` (Hopsworks cannot rewind)."""
+        current = self.table_version(spec)
+        if not 0 <= table_version <= current:
+            raise StoreError(
+                f"feature group {spec.table_name} has table versions 0..{current}; "
+                f"cannot restore version {table_version}"
+            )
+        if table_version == current:
+            return
+        target = self.read(spec, as_of_version=table_version)
+        now = self.read(spec)
+        stale, changed = diff_rows(spec, target, now)
+        group = self._group(spec)
+        if len(changed):
+            self._insert(spec, group, changed)
+        if len(stale):
+            group.remove_rows(stale)
+        logger.info(
+            "restored %s to the content of table version %d (%d rows re-written, %d removed)",
+            spec.table_name,
+            table_version,
+            len(changed),
+            len(stale),
+        )
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def read(
+        self,
+        spec: FeatureGroupSpec,
+        *,
+        symbol: str | None = None,
+        interval: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        columns: Sequence[str] | None = None,
+        as_of_version: int | None = None,
+    ) -> pd.DataFrame:
+        """Rows with start <= event_time <= end, sorted by primary key."""
+        names = _columns(spec, columns)
+        group = self._group(spec)
+        wanted = list(dict.fromkeys([*spec.primary_key, spec.event_time, *names]))
+        if as_of_version == 0:
+            raw = pd.DataFrame(columns=wanted)
+        else:
+            query = group.select(wanted)
+            condition = _condition(group, spec, symbol, interval, start, end)
+            if condition is not None:
+                query = query.filter(condition)
+            if as_of_version is not None:
+                query = query.as_of(self._commit_time(spec, group, as_of_version))
+            raw = query.read(dataframe_type="pandas")
+        frame = _typed(raw, spec, wanted)
+        frame = _within(frame, spec.event_time, _as_utc(start), _as_utc(end))
+        frame = frame.sort_values(list(spec.primary_key), kind="stable").reset_index(drop=True)
+        return frame[names]
+
+    def latest(
+        self,
+        spec: FeatureGroupSpec,
+        *,
+        symbol: str,
+        interval: str,
+        n: int,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The last n rows of one series by event time, oldest first."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        names = _columns(spec, columns)
+        frame = self.read(spec, symbol=symbol, interval=interval)
+        tail = frame.sort_values(spec.event_time, kind="stable").tail(n) if n else frame.iloc[:0]
+        return tail[names].reset_index(drop=True)
+
+    def statistics(self, spec: FeatureGroupSpec) -> dict[str, ColumnStats]:
+        """Per column: non-null count, nulls, min and max, computed exactly from the rows."""
+        table = self._table(spec)
+        stats = {}
+        for name in spec.schema.names:
+            column = table[name]
+            bounds = pc.min_max(column)
+            stats[name] = ColumnStats(
+                count=len(column) - column.null_count,
+                nulls=column.null_count,
+                min=bounds["min"].as_py(),
+                max=bounds["max"].as_py(),
+            )
+        return stats
+
+    def series(self, spec: FeatureGroupSpec) -> list[SeriesSummary]:
+        """Row count and first/last event time per (symbol, interval)."""
+        frame = self.read(
+            spec, columns=list(dict.fromkeys(["symbol", "interval", spec.event_time]))
+        )
+        if frame.empty:
+            return []
+        groups = frame.groupby(["symbol", "interval"], sort=True)[spec.event_time]
+        summary = groups.agg(["count", "min", "max"]).reset_index()
+        return [
+            SeriesSummary(
+                r.symbol, r.interval, int(r.count), r.min.to_pydatetime(), r.max.to_pydatetime()
+            )
+            for r in summary.itertuples(index=False)
+        ]
+
+    def fingerprint(self, spec: FeatureGroupSpec) -> str:
+        """sha256 of the content sorted by primary key, exactly as the local store computes it."""
+        return content_fingerprint(self._table(spec))
+
+    # -- feature views ------------------------------------------------------------------------
+
+    def feature_view(self, spec: FeatureGroupSpec, *, labels: Sequence[str] = ("close",)) -> Any:
+        """The group's Hopsworks feature view (all columns, `labels` as the label columns)."""
+        group = self._group(spec)
+        return self._fs.get_or_create_feature_view(
+            name=spec.name,
+            query=group.select_all(),
+            version=spec.version,
+            description=spec.description,
+            labels=list(labels),
+        )
+
+    def time_splits(
+        self,
+        spec: FeatureGroupSpec,
+        *,
+        symbol: str,
+        interval: str,
+        train_end: datetime,
+        validation_end: datetime,
+        test_end: datetime,
+    ) -> tuple[pd.DataFrame, ...]:
+        """Train / validation / test frames split by event time: (X_train, X_val, X_test, y_...)."""
+        if not train_end < validation_end < test_end:
+            raise ValidationError(
+                f"split ends must increase: train {train_end} < validation {validation_end} "
+                f"< test {test_end}"
+            )
+        group = self._group(spec)
+        series = (group.get_feature("symbol") == symbol) & (
+            group.get_feature("interval") == interval
+        )
+        return tuple(
+            self.feature_view(spec).train_validation_test_split(
+                train_start=datetime(1970, 1, 1, tzinfo=UTC),
+                train_end=train_end,
+                validation_start=train_end,
+                validation_end=validation_end,
+                test_start=validation_end,
+                test_end=test_end,
+                extra_filter=series,
+                event_time=True,
+                primary_key=True,
+            )
+        )
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _group(self, spec: FeatureGroupSpec, *, create: bool = False) -> Any:
+        group = self._groups.get(spec.table_name)
+        if group is None:
+            group = (
+                self._create(spec)
+                if create
+                else self._fs.get_feature_group(spec.name, version=spec.version)
+            )
+            if group is None:
+                raise FeatureGroupNotFound(
+                    f"feature group {spec.table_name} does not exist in {self.uri}; "
+                    "run `candlecast backfill` to create and fill it"
+                )
+            self._groups[spec.table_name] = group
+        check_same_schema(spec, group)
+        return group
+
+    def _create(self, spec: FeatureGroupSpec) -> Any:
+        group = self._fs.get_or_create_feature_group(
+            name=spec.name,
+            version=spec.version,
+            description=spec.description,
+            online_enabled=self._online,
+            time_travel_format=TIME_TRAVEL_FORMAT,
+            primary_key=list(spec.primary_key),
+            partition_key=list(spec.partition_by),
+            event_time=spec.event_time,
+            features=hopsworks_features(spec),
+            stream=True,
+        )
+        if group.id is None:  # a new group: register its metadata before the first insert
+            group.save(features=hopsworks_features(spec))
+            logger.info("created feature group %s in %s", spec.table_name, self.uri)
+        return group
+
+    def _insert(self, spec: FeatureGroupSpec, group: Any, frame: pd.DataFrame) -> None:
+        job, _ = group.insert(
+            frame,
+            operation="upsert",
+            write_options={"wait_for_job": True, "start_offline_materialization": True},
+        )
+        if job is None:
+            return
+        state = job.get_final_state()
+        if state != FINISHED:
+            raise StoreError(
+                f"the materialisation job of {spec.table_name} ended {state}; the rows are in the "
+                "group's Kafka topic but not offline. Open the job's logs in Hopsworks, fix it "
+                "and run the command again (the upsert is idempotent)"
+            )
+
+    def _commits(self, group: Any) -> list[int]:
+        return sorted(int(commit) for commit in group.commit_details())
+
+    def _commit_time(self, spec: FeatureGroupSpec, group: Any, version: int) -> int:
+        commits = self._commits(group)
+        if not 1 <= version <= len(commits):
+            raise StoreError(
+                f"feature group {spec.table_name}: cannot open table version {version}; "
+                f"it has versions 0..{len(commits)} (see `candlecast status`)"
+            )
+        return commits[version - 1]
+
+    def _known_keys(self, spec: FeatureGroupSpec, data: pa.Table) -> int:
+        """How many of the frame's keys the group already holds (they become updates)."""
+        keys = data.select(list(spec.primary_key)).to_pandas()
+        events = keys[spec.event_time]
+        symbols = keys["symbol"].unique() if "symbol" in keys else [None]
+        found = 0
+        for symbol in symbols:
+            stored = self.read(
+                spec,
+                symbol=symbol,
+                start=events.min().to_pydatetime(),
+                end=events.max().to_pydatetime(),
+                columns=list(spec.primary_key),
+            )
+            found += len(stored.merge(keys, on=list(spec.primary_key)))
+        return found
+
+    def _table(self, spec: FeatureGroupSpec) -> pa.Table:
+        frame = self.read(spec)
+        return pa.Table.from_pandas(frame, preserve_index=False).cast(spec.schema.remove_metadata())
+
+
+def hopsworks_features(spec: FeatureGroupSpec) -> list[Any]:
+    """The spec's columns as Hopsworks `Feature`s (offline type, key flags, NOT NULL note)."""
+    from hsfs.feature import Feature
+
+    return [
+        Feature(
+            name=field.name,
+            type=hopsworks_type(field.type),
+            description=NOT_NULL if not field.nullable else "",
+            primary=field.name in spec.primary_key,
+            partition=field.name in spec.partition_by,
+        )
+        for field in spec.schema
+    ]
+
+
+def hopsworks_type(data_type: pa.DataType) -> str:
+    """The Hopsworks offline type of an Arrow type; raises ValidationError for others."""
+    for arrow, hive in _TYPES:
+        if data_type.equals(arrow) or (pa.types.is_timestamp(data_type) and hive == "timestamp"):
+            return hive
+    raise ValidationError(
+        f"Arrow type {data_type} has no Hopsworks equivalent here; use one of "
+        f"{[str(a) for a, _ in _TYPES]}"
+    )
+
+
+def spec_from_group(group: Any) -> FeatureGroupSpec | None:
+    """A FeatureGroupSpec read back from a Hopsworks feature group (None if not ours)."""
+    arrow = {hive: a for a, hive in _TYPES}
+    fields = []
+    for feature in group.features:
+        if feature.type not in arrow:
+            return None
+        fields.append(
+            pa.field(feature.name, arrow[feature.type], nullable=feature.description != NOT_NULL)
+        )
+    if not group.primary_key or not group.event_time:
+        return None
+    try:
+        return FeatureGroupSpec(
+            name=group.name,
+            version=int(group.version),
+            schema=pa.schema(fields),
+            primary_key=tuple(group.primary_key),
+            event_time=group.event_time,
+            partition_by=tuple(group.partition_key or ()),
+            description=group.description or "",
+        )
+    except ValueError:
+        return None
+
+
+def check_same_schema(spec: FeatureGroupSpec, group: Any) -> None:
+    """Raise StoreError unless the stored group has the spec's columns, types and keys."""
+    stored = spec_from_group(group)
+    wanted = (spec.schema.remove_metadata(), spec.primary_key, spec.event_time)
+    if stored is None or (stored.schema, stored.primary_key, stored.event_time) != wanted:
+        found = "unreadable" if stored is None else f"{stored.schema}, key {stored.primary_key}"
+        raise StoreError(
+            f"feature group {spec.table_name} exists with another schema:\n  stored: {found}\n"
+            f"  wanted: {spec.schema}, key {spec.primary_key}\n"
+            "bump the group's version to change its schema"
+        )
+
+
+def diff_rows(
+    spec: FeatureGroupSpec, target: pd.DataFrame, now: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(keys present now but not in target, target rows missing or different now)."""
+    key = list(spec.primary_key)
+    joined = now[key].merge(target[key], on=key, how="left", indicator=True)
+    stale = now.loc[(joined["_merge"] == "left_only").to_numpy(), key]
+    both = target.merge(now, on=list(target.columns), how="left", indicator=True)
+    changed = target.loc[(both["_merge"] == "left_only").to_numpy()]
+    return stale.reset_index(drop=True), changed.reset_index(drop=True)
+
+
+def _condition(
+    group: Any,
+    spec: FeatureGroupSpec,
+    symbol: str | None,
+    interval: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> Any:
+    """The SDK filter for a read (timestamps go to Hopsworks at second precision)."""
+    parts = []
+    if symbol is not None:
+        parts.append(group.get_feature("symbol") == symbol)
+    if interval is not None:
+        parts.append(group.get_feature("interval") == interval)
+    if start is not None:
+        parts.append(group.get_feature(spec.event_time) >= _floor_second(_as_utc(start)))
+    if end is not None:
+        parts.append(group.get_feature(spec.event_time) <= _ceil_second(_as_utc(end)))
+    condition = None
+    for part in parts:
+        condition = part if condition is None else condition & part
+    return condition
+
+
+def _typed(raw: pd.DataFrame, spec: FeatureGroupSpec, names: list[str]) -> pd.DataFrame:
+    """The SDK's frame with the spec's dtypes (timestamps as UTC)."""
+    frame = raw.reindex(columns=names)
+    for name in names:
+        if pa.types.is_timestamp(spec.schema.field(name).type):
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+    schema = pa.schema([spec.schema.field(n) for n in names]).remove_metadata()
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
+        raise StoreError(
+            f"feature group {spec.table_name} returned rows that do not fit its schema ({error}); "
+            "check the group in the Hopsworks UI"
+        ) from None
+    return table.to_pandas()
+
+
+def _within(
+    frame: pd.DataFrame, event: str, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    keep = pd.Series(True, index=frame.index)
+    if start is not None:
+        keep &= frame[event] >= pd.Timestamp(start)
+    if end is not None:
+        keep &= frame[event] <= pd.Timestamp(end)
+    return frame[keep]
+
+
+def _columns(spec: FeatureGroupSpec, columns: Sequence[str] | None) -> list[str]:
+    if columns is None:
+        return list(spec.schema.names)
+    unknown = [c for c in columns if c not in spec.schema.names]
+    if unknown:
+        raise ValidationError(
+            f"feature group {spec.table_name} has no column(s) {unknown}; "
+            f"choose from {spec.schema.names}"
+        )
+    return list(columns)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return (
+        stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    ).to_pydatetime()
+
+
+def _floor_second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+def _ceil_second(value: datetime) -> datetime:
+    floor = value.replace(microsecond=0)
+    return floor if floor == value else floor + pd.Timedelta(seconds=1)
+
+
+def _ident(group: Any) -> tuple[str, Any]:
+    return group.name, group.version

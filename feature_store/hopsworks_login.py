@@ -1,0 +1,59 @@
+"""Logging in to Hopsworks: the one place where its connection errors become StoreErrors."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from candlecast.errors import SettingsError, StoreError
+
+if TYPE_CHECKING:
+    from candlecast.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "c.app.hopsworks.ai"
+
+
+def login(settings: Settings) -> Any:
+    """The Hopsworks project named by the settings (network; Hopsworks has no offline mode)."""
+    check_settings(settings)
+    import hopsworks
+
+    host = settings.hopsworks_host or DEFAULT_HOST
+    logger.info("logging in to Hopsworks project %s at %s", settings.hopsworks_project, host)
+    try:
+        return hopsworks.login(
+            host=settings.hopsworks_host,
+            project=settings.hopsworks_project,
+            api_key_value=settings.hopsworks_api_key,
+        )
+    except Exception as error:  # the SDK raises REST, TLS and socket errors alike
+        raise StoreError(
+            f"cannot log in to Hopsworks project {settings.hopsworks_project!r} at {host} "
+            f"({type(error).__name__}: {_without(error, settings.hopsworks_api_key)}); check "
+            "HOPSWORKS_HOST, HOPSWORKS_PROJECT, the API key's scopes and the network"
+        ) from None
+
+
+def check_settings(settings: Settings) -> None:
+    """Raise SettingsError unless the Hopsworks project and API key are set."""
+    missing = [
+        variable
+        for variable, value in (
+            ("HOPSWORKS_PROJECT", settings.hopsworks_project),
+            ("HOPSWORKS_API_KEY", settings.hopsworks_api_key),
+        )
+        if not value
+    ]
+    if missing:
+        raise SettingsError(
+            f"CANDLECAST_STORE=hopsworks needs {' and '.join(missing)}; set them (and "
+            "HOPSWORKS_HOST for a self-hosted cluster), or use CANDLECAST_STORE=local"
+        )
+
+
+def _without(error: Exception, secret: str | None) -> str:
+    """The error's text with the API key blanked out, should the SDK ever echo it."""
+    text = str(error)
+    return text.replace(secret, "***") if secret else text
