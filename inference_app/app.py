@@ -1,4 +1,4 @@
-"""The Hugging Face Space entry point: `python app.py` serves the forecast app (settings from env)."""
+"""The Hugging Face Space entry point: `python app.py` serves the app with settings from env."""
 
 from __future__ import annotations
 

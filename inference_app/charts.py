@@ -26,6 +26,8 @@ def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
     """Candlesticks of the last 50 candles, a 'last close' marker, then the median and 80% band."""
     import plotly.graph_objects as go
 
+    from inference_app.model_card import step_words
+
     history = candles.sort_values("open_time").tail(HISTORY_CANDLES) if len(candles) else candles
     start_x = forecast.freshness.last_open_time
     xs = [start_x, *(p.date for p in forecast.points)]
@@ -63,7 +65,8 @@ def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
     )
     fig.update_layout(
         title=f"{forecast.symbol} {forecast.interval}: last {len(history)} candles and "
-        f"{len(forecast.points)}-step forecast ({forecast.model.name}:{forecast.model.version})",
+        f"{step_words(len(forecast.points), forecast.interval)} forecast "
+        f"({forecast.model.name}:{forecast.model.version})",
         xaxis_rangeslider_visible=False,
         yaxis_title="price",
         legend={"orientation": "h", "y": -0.15},
@@ -109,16 +112,21 @@ def _line(
     )
 
 
-def track_record_figure(records: dict[int, pd.DataFrame], title: str) -> go.Figure:
+def track_record_figure(
+    records: dict[int, pd.DataFrame], title: str, interval: str = "1d"
+) -> go.Figure:
     """One panel per horizon: actual close vs the model's forecast (with band) and persistence's."""
     from plotly.subplots import make_subplots
+
+    from inference_app.model_card import ahead_words
 
     horizons = sorted(records)
     fig = make_subplots(
         rows=max(1, len(horizons)),
         cols=1,
         shared_xaxes=True,
-        subplot_titles=[f"{h} step(s) ahead" for h in horizons] or ["no track record"],
+        subplot_titles=[f"{ahead_words(h, interval)} ahead" for h in horizons]
+        or ["no track record"],
         vertical_spacing=0.08,
     )
     for row, h in enumerate(horizons, start=1):

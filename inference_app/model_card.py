@@ -26,6 +26,12 @@ def step_words(h: int, interval: str) -> str:
     return f"{h}-day" if interval == "1d" else f"{h}-step ({interval})"
 
 
+def ahead_words(h: int, interval: str) -> str:
+    """'1 day' / '7 days' ahead for daily candles, '7 steps' otherwise."""
+    unit = "day" if interval == "1d" else "step"
+    return f"{h} {unit}{'' if h == 1 else 's'}"
+
+
 def compare_words(ratio: float) -> str:
     """An MAE ratio vs persistence as words: '1.0% lower than', '2.3% higher than'."""
     if not math.isfinite(ratio):
@@ -35,7 +41,7 @@ def compare_words(ratio: float) -> str:
     return f"{abs(ratio - 1):.1%} {'lower' if ratio < 1 else 'higher'} than"
 
 
-def test_period(backtest: pd.DataFrame) -> tuple[int, datetime, datetime] | None:
+def backtest_period(backtest: pd.DataFrame) -> tuple[int, datetime, datetime] | None:
     """Number of forecast origins and their first and last time, or None without a backtest."""
     if backtest.empty:
         return None
@@ -44,17 +50,21 @@ def test_period(backtest: pd.DataFrame) -> tuple[int, datetime, datetime] | None
 
 
 def track_record_sentences(
-    metrics: Mapping[str, float], interval: str, period: tuple[int, datetime, datetime] | None
+    metrics: Mapping[str, float],
+    interval: str,
+    period: tuple[int, datetime, datetime] | None,
+    *,
+    baseline: bool = False,
 ) -> list[str]:
     """'On the last 365 days (...) this model's 7-day error was 1.0% lower than ...'."""
+    if baseline:  # persistence compared with itself says nothing; its interval still does
+        metrics = {k: v for k, v in metrics.items() if not k.startswith("mae_ratio_")}
     parts = [
         f"its {step_words(h, interval)} error was {compare_words(metrics[f'mae_ratio_h{h}'])} "
         "assuming no change"
         for h in CARD_HORIZONS
         if f"mae_ratio_h{h}" in metrics
     ]
-    if not parts:
-        return ["It has no walk-forward metrics yet."]
     if period is None:
         where = "On its walk-forward test period"
     else:
@@ -64,17 +74,22 @@ def track_record_sentences(
             f"On the last {count} {unit} of walk-forward testing "
             f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
         )
-    sentences = [f"{where}, this model's " + "; ".join(parts).removeprefix("its ") + "."]
+    sentences = []
+    if parts:
+        sentences.append(f"{where}, this model's " + "; ".join(parts).removeprefix("its ") + ".")
     coverage = [
-        f"{metrics[f'coverage80_h{h}']:.0%} of the time at {step_words(h, interval)}s"
+        f"{metrics[f'coverage80_h{h}']:.0%} of the time {ahead_words(h, interval)} ahead"
         for h in CARD_HORIZONS
         if f"coverage80_h{h}" in metrics
     ]
     if coverage:
+        lead = "Its" if parts else f"{where}, its"
         sentences.append(
-            "Its 80% interval held the actual close " + ", ".join(coverage) + " (the aim is 80%)."
+            f"{lead} 80% interval held the actual close "
+            + ", ".join(coverage)
+            + " (the aim is 80%)."
         )
-    return sentences
+    return sentences or ["It has no walk-forward metrics yet."]
 
 
 def model_card(loaded: LoadedModel, *, best: bool) -> str:
@@ -89,7 +104,14 @@ def model_card(loaded: LoadedModel, *, best: bool) -> str:
         f"**Trained:** {version.created:%Y-%m-%d %H:%M} UTC on {bundle.symbol} {bundle.interval}"
         + _data_range(bundle.data)
         + ".",
-        " ".join(track_record_sentences(metrics, bundle.interval, test_period(loaded.backtest()))),
+        " ".join(
+            track_record_sentences(
+                metrics,
+                bundle.interval,
+                backtest_period(loaded.backtest()),
+                baseline=bundle.kind == "persistence",
+            )
+        ),
     ]
     if bundle.kind == "persistence" and best:
         lines.append(

@@ -137,7 +137,9 @@ def fill_forecast(
     records = model_card.track_records(backtest, forecaster.interval)
     if records:
         page.record_chart = charts.track_record_figure(
-            records, f"{loaded.label}: walk-forward forecasts vs what happened"
+            records,
+            f"{loaded.label}: walk-forward forecasts vs what happened",
+            forecaster.interval,
         )
         page.record_table = model_card.error_table(backtest)
         page.record_text = (

@@ -1,0 +1,106 @@
+"""`candlecast forecast` and `candlecast app --help` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from app_world import MLP, AppWorld
+
+from candlecast.cli import main
+
+
+@pytest.fixture
+def env(world: AppWorld, monkeypatch: pytest.MonkeyPatch) -> AppWorld:
+    """It points the CLI at the session's store and registry, with the demo's clock."""
+    monkeypatch.setenv("CANDLECAST_HOME", str(world.home))
+    monkeypatch.setenv("CANDLECAST_NOW", "2026-01-06T12:00:00Z")
+    return world
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_is_the_documented_envelope(env: AppWorld, capsys, forecaster) -> None:
+    """It prints the Forecaster's envelope: model, data_through and dated quantiles."""
+    code, out, _ = run_cli(capsys, "forecast", "--symbol", "BTCUSDT", "--days", "7", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data == json.loads(json.dumps(forecaster.forecast("BTCUSDT", 7).to_dict()))
+    assert data["data_through"] == "2026-01-05"
+    assert [row["date"] for row in data["forecast"]][0] == "2026-01-06"
+    assert len(data["forecast"]) == 7
+    assert {"name", "version", "kind"} <= set(data["model"])
+
+
+def test_text_table(env: AppWorld, capsys) -> None:
+    """It prints a header naming model and data, then one line per day."""
+    code, out, _ = run_cli(capsys, "forecast", "--days", "3", "--model", f"{MLP}:1")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].startswith(f"BTCUSDT 1d · model {MLP}:1 (mlp) · data through 2026-01-05")
+    assert lines[1].split() == ["date", "median", "low", "(10%)", "high", "(90%)", "change"]
+    assert [line.split()[0] for line in lines[2:]] == ["2026-01-06", "2026-01-07", "2026-01-08"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "31"], "days ahead must be between 1 and 30, got 31"),
+        (["--days", "0"], "between 1 and 30"),
+        (["--symbol", "DOGEUSDT"], "unknown symbol DOGEUSDT: the store holds 1d features for"),
+        (["--symbol", "ETHUSDT"], "no model is registered for ETHUSDT 1d"),
+        (["--model", "nope:3"], "nope"),
+        (["--model", f"{MLP}:x"], "NAME:VERSION"),
+        (["--interval", "7m"], "interval '7m' is not supported"),
+    ],
+)
+def test_bad_input_exits_1_with_one_line(
+    env: AppWorld, capsys, args: list[str], message: str
+) -> None:
+    """It exits 1 with the Forecaster's message on one line and no traceback."""
+    code, out, err = run_cli(capsys, "forecast", *args)
+    assert code == 1
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_stale_data_fails_unless_allowed(
+    env: AppWorld, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It refuses stale data with the fix, and forecasts with a warning under --allow-stale."""
+    monkeypatch.setenv("CANDLECAST_NOW", "2026-01-09T00:00:00Z")
+    code, _, err = run_cli(capsys, "forecast", "--days", "2")
+    assert code == 1
+    assert "stale data" in err and "candlecast daily --symbols BTCUSDT" in err
+    assert "--allow-stale" in err
+    code, out, err = run_cli(capsys, "forecast", "--days", "2", "--json", "--allow-stale")
+    assert code == 0
+    assert json.loads(out)["stale"] is True
+    assert "warning: stale data" in err
+
+
+def test_empty_store(tmp_path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It tells the user to backfill when the store is empty."""
+    monkeypatch.setenv("CANDLECAST_HOME", str(tmp_path))
+    code, _, err = run_cli(capsys, "forecast")
+    assert code == 1
+    assert "holds no 1d features yet" in err and "candlecast backfill" in err
+
+
+@pytest.mark.parametrize("command", ["forecast", "app"])
+def test_help(capsys, command: str) -> None:
+    """It documents every option."""
+    code, out, _ = run_cli(capsys, command, "--help")
+    assert code == 0
+    expected = (
+        ["--symbol", "--days", "--model", "--json"]
+        if command == "forecast"
+        else ["--host", "--port"]
+    )
+    for option in expected:
+        assert option in out
