@@ -195,9 +195,10 @@ def _feature_values(data: _Candles, kept: np.ndarray) -> np.ndarray:
             continue
         first = max(0, start - LOOKBACK + 1)
         features = _feature_arrays(data.rows(first, stop))
+        rows = slice(None) if count == stop - start else mask  # a slice copies much faster
         for row, name in enumerate(FEATURE_COLUMNS, start=1):
             chunk = values[row, done : done + count]
-            chunk[:] = features[name][start - first :][mask]
+            chunk[:] = features[name][start - first :][rows]
             if not np.isfinite(chunk).all():
                 at = np.flatnonzero(mask)[np.argmin(np.isfinite(chunk))] + start
                 raise ValidationError(
