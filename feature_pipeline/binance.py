@@ -143,7 +143,9 @@ class BinanceSource:
         start = start or self.first_open_time(symbol, interval)
         last = self._last_open_ms(symbol, interval, to_ms(end))
         pages = (
-            self._pages(symbol, interval, to_ms(start), to_ms(end), last, progress) if last else []
+            self._pages(symbol, interval, to_ms(start), to_ms(end), last, progress)
+            if last is not None
+            else []
         )
         frame = frame_from_klines([row for page in pages for row in page], symbol, interval)
         frame = between(closed_only(frame, now), start, end) if len(frame) else empty_candles()
@@ -156,7 +158,7 @@ class BinanceSource:
             rows=len(frame),
             gaps=find_gaps(frame, interval),
             last_closed=last_closed,
-            stopped_trading=stopped_trading(last_closed, end, interval),
+            stopped_trading=stopped_trading(from_ms(last) if last else None, end, interval),
             requests=self.requests - requests_before,
             retries=self.retries - retries_before,
         )

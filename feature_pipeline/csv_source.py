@@ -171,22 +171,23 @@ class CsvSource:
     ) -> tuple[pd.DataFrame, FetchReport]:
         """Closed candles with start <= open_time <= end, and what was found on the way."""
         now = self.clock()
-        everything = self.load(symbol, interval)
+        end = min(end or now, now)
+        everything = between(self.load(symbol, interval), None, end)
         frame = (
             between(closed_only(everything, now), start, end)
             if len(everything)
             else empty_candles()
         )
-        last = frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None
+        latest = everything["open_time"].iloc[-1].to_pydatetime() if len(everything) else None
         report = FetchReport(
             symbol=symbol,
             interval=interval,
             start=start,
-            end=end or now,
+            end=end,
             rows=len(frame),
             gaps=find_gaps(frame, interval),
-            last_closed=last,
-            stopped_trading=stopped_trading(last, end or now, interval),
+            last_closed=frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None,
+            stopped_trading=stopped_trading(latest, end, interval),
         )
         if progress is not None:
             progress(len(frame))

@@ -108,6 +108,10 @@ def test_delisted_symbol_is_reported(binance_sim: str) -> None:
     assert "stopped trading" in report.notes()[-1]
     assert report.retries == 0
     assert frame["open_time"].max() == pd.Timestamp("2024-09-10", tz="UTC")
+    after, later = source(binance_sim).fetch(
+        "MATICUSDT", "1d", start=datetime(2025, 1, 1, tzinfo=UTC)
+    )
+    assert after.empty and later.stopped_trading == datetime(2024, 9, 10, tzinfo=UTC)
 
 
 def test_retry_after_is_honoured(data_dir: Path) -> None:

@@ -94,6 +94,8 @@ def test_gaps_and_delisting_reported(data_dir: Path) -> None:
     assert (steps >= pd.Timedelta(hours=4)).all()
     _, matic = source.fetch("MATICUSDT", "1d")
     assert matic.stopped_trading == datetime(2024, 9, 10, tzinfo=UTC)
+    nothing, since = source.fetch("MATICUSDT", "1d", start=datetime(2025, 1, 1, tzinfo=UTC))
+    assert nothing.empty and since.stopped_trading == datetime(2024, 9, 10, tzinfo=UTC)
 
 
 def test_unknown_and_unreadable(tmp_path: Path, data_dir: Path) -> None:
