@@ -72,10 +72,11 @@ TINY = TrainConfig(
     windows=(5,),
     max_layers=1,
     units=(16,),
+    learning_rates=(5e-3, 1e-2),
     max_trials=1,
-    epochs=40,
+    epochs=15,
     patience=5,
-    batch_size=32,
+    batch_size=64,
     tune_rows=None,
 )
 
