@@ -41,6 +41,8 @@ _VISION_COLUMNS = (
     "taker_buy_quote",
     "ignore",
 )
+# What header CSVs call the trade count (shared data, Binance Vision headers, other exports).
+_TRADE_COUNT_NAMES = ("trade_count", "count", "number_of_trades")
 # Epoch values above this are microseconds (Binance's spot dumps since 2025), below it milliseconds.
 _US_THRESHOLD = 10**14
 
@@ -100,8 +102,7 @@ def _normalise(raw: pd.DataFrame, path: Path, symbol: str, interval: str) -> pd.
         else open_time + step - pd.Timedelta(milliseconds=1)
     )
     frame = raw.assign(symbol=symbol, interval=interval, open_time=open_time, close_time=close_time)
-    if "trade_count" in frame.columns:
-        frame = frame.rename(columns={"trade_count": "trades"})
+    frame = frame.rename(columns={n: "trades" for n in _TRADE_COUNT_NAMES if n in frame.columns})
     for column in OPTIONAL_COLUMNS:  # 6-column files have neither: null, never an invented 0
         if column not in frame.columns:
             frame[column] = None

@@ -74,6 +74,15 @@ def test_vision_dumps_in_ms_and_us(tmp_path: Path, minutes: pd.DataFrame, unit: 
     assert report.rows == 3000 and report.gaps == []
 
 
+def test_vision_dump_with_a_header(tmp_path: Path, minutes: pd.DataFrame) -> None:
+    """It reads a Vision dump that has Binance's header line (open_time, ..., count, ...)."""
+    header = "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+    header += "taker_buy_volume,taker_buy_quote_volume,ignore\n"
+    (tmp_path / "BTCUSDT-1m-2025-08.csv").write_text(header + vision_dump(minutes.iloc[:50], "ms"))
+    frame, _ = CsvSource(tmp_path, clock=lambda: NOW).fetch("BTCUSDT", "1m")
+    pd.testing.assert_frame_equal(frame, minutes.iloc[:50])
+
+
 def test_only_closed_candles(data_dir: Path) -> None:
     """It drops the candle still open at now, exactly as the REST source does."""
     source = CsvSource(data_dir, clock=lambda: NOW)
