@@ -1,0 +1,126 @@
+"""What the app's tabs show, built without a browser: the page, KPIs, model card and messages."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from app_world import MLP, NOW, PERSISTENCE
+
+from candlecast.settings import Settings
+from feature_pipeline.groups import CANDLES
+from inference_app.forecaster import Forecaster
+from inference_app.market import summarize
+from inference_app.model_card import compare_words, model_card, track_record_sentences
+from inference_app.views import build_page
+
+
+def test_full_page(forecaster: Forecaster) -> None:
+    """It fills every tab for a stored symbol with a registered model and shows no message."""
+    page = build_page(forecaster, "BTCUSDT", 7, MLP)
+    assert page.messages == []
+    assert len(page.table) == 7 and list(page.table["date"])[0] == "2026-01-06"
+    assert "last close" in page.kpis
+    assert f"### {MLP} · version 1" in page.card
+    assert "walk-forward" in page.card and "assuming no change" in page.card
+    assert {t.name for t in page.chart.data} >= {"close", "forecast median", "80% interval"}
+    assert {t.name for t in page.record_chart.data} >= {"actual", "model", "persistence"}
+    assert list(page.record_table["horizon"]) == [1, 3, 7, 14, 30]
+    assert len(page.candles) == 20 and page.candles["open_time"].iloc[0] == "2026-01-05 00:00"
+    assert "data through 2026-01-05" in page.data_text
+
+
+def test_kpis_follow_the_candles(forecaster: Forecaster, data_dir) -> None:
+    """It computes last close, 24 h / 7 d change and the 30 d range from the stored candles."""
+    csv = pd.read_csv(data_dir / "BTCUSDT_1d.csv").iloc[:-1]  # the last row is still open
+    summary = summarize(forecaster.latest(CANDLES, "BTCUSDT", 60))
+    assert summary.last_close == csv["close"].iloc[-1]
+    assert summary.change_24h == pytest.approx(csv["close"].iloc[-1] / csv["close"].iloc[-2] - 1)
+    assert summary.change_7d == pytest.approx(csv["close"].iloc[-1] / csv["close"].iloc[-8] - 1)
+    assert summary.high_30d == csv["high"].tail(30).max()
+    assert summary.low_30d == csv["low"].tail(30).min()
+    assert summary.volume == csv["volume"].iloc[-1]
+
+
+def test_empty_store_page(tmp_path) -> None:
+    """It says the store is empty and how to fill it, on every tab, without failing."""
+    page = build_page(Forecaster(Settings(home=tmp_path, now=NOW)), None, 7, "best")
+    assert len(page.messages) == 1
+    assert "holds no 1d features yet" in page.message and "candlecast backfill" in page.message
+    assert page.chart is not None and page.table.empty
+
+
+def test_symbol_without_a_model_still_shows_its_data(forecaster: Forecaster) -> None:
+    """It shows ETHUSDT's candles and KPIs and says no model is registered for it."""
+    page = build_page(forecaster, "ETHUSDT", 7, "best")
+    assert "no model is registered for ETHUSDT 1d" in page.message
+    assert "last close" in page.kpis and len(page.candles) == 20
+    assert page.table.empty
+
+
+@pytest.mark.parametrize(("days", "text"), [(0, "between 1 and 30"), (31, "between 1 and 30")])
+def test_bad_days_show_a_message(forecaster: Forecaster, days: int, text: str) -> None:
+    """It shows the days rule rather than failing."""
+    assert text in build_page(forecaster, "BTCUSDT", days, "best").message
+
+
+def test_stale_data_is_a_warning_in_the_app(forecaster: Forecaster) -> None:
+    """It still forecasts from stale data but warns with the fix."""
+    later = Forecaster(
+        replace(forecaster.settings, now=NOW + timedelta(days=3)),
+        store=forecaster.store,
+    )
+    page = build_page(later, "BTCUSDT", 7, "best")
+    assert len(page.table) == 7
+    assert page.message.startswith("warning: stale data")
+    assert "candlecast daily --symbols BTCUSDT" in page.message
+
+
+def test_a_bug_becomes_a_message_not_a_traceback(forecaster: Forecaster, monkeypatch) -> None:
+    """It turns an unexpected exception into one line pointing to the server log."""
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(forecaster, "forecast", broken)
+    page = build_page(forecaster, "BTCUSDT", 7, "best")
+    assert "ZeroDivisionError" in page.message and "server log" in page.message
+    assert "Traceback" not in page.message
+
+
+def test_persistence_card_says_it_is_the_baseline(forecaster: Forecaster) -> None:
+    """It calls persistence the 'no change' baseline and never compares it with itself."""
+    page = build_page(forecaster, "BTCUSDT", 7, PERSISTENCE)
+    assert "persistence baseline" in page.card
+    assert "than assuming no change" not in page.card
+    assert "80% interval held the actual close" in page.card
+
+
+def test_persistence_as_best_is_said_plainly(forecaster: Forecaster) -> None:
+    """It says that persistence is the best model and why, when it is."""
+    card = model_card(forecaster.model("BTCUSDT", PERSISTENCE), best=True)
+    assert "The best model for BTCUSDT 1d is **persistence**" in card
+    assert "no trained model beat" in card
+
+
+@pytest.mark.parametrize(
+    ("ratio", "words"),
+    [(0.99, "1.0% lower than"), (1.023, "2.3% higher than"), (1.0, "the same as")],
+)
+def test_compare_words(ratio: float, words: str) -> None:
+    """It says an MAE ratio in plain words."""
+    assert compare_words(ratio) == words
+
+
+def test_track_record_sentence_names_the_period() -> None:
+    """It reads like 'on the last 365 days ... 7-day error was 1.0% lower than ...'."""
+    from datetime import datetime
+
+    period = (365, datetime(2025, 1, 1), datetime(2025, 12, 31))
+    metrics = {"mae_ratio_h7": 0.99, "coverage80_h7": 0.79}
+    text = " ".join(track_record_sentences(metrics, "1d", period))
+    assert "On the last 365 days of walk-forward testing (2025-01-01 to 2025-12-31)" in text
+    assert "7-day error was 1.0% lower than assuming no change" in text
+    assert "79% of the time 7 days ahead" in text
