@@ -182,6 +182,19 @@ def test_row_order_and_series_mix_do_not_matter(
 
 
 @PROPERTY
+@given(seed=st.integers(0, 2**32 - 1), exponent=st.floats(-9.0, 6.0))
+def test_features_are_scale_free(seed: int, exponent: float) -> None:
+    """It gives the same features (to rounding) when every price is multiplied by one factor."""
+    candles = random_candles(seed, LOOKBACK + 20)
+    scaled = candles.copy()
+    for name in ("open", "high", "low", "close"):
+        scaled[name] = candles[name] * 10.0**exponent
+    ours, theirs = engineer(candles), engineer(scaled)
+    columns = list(FEATURE_COLUMNS)
+    np.testing.assert_allclose(theirs[columns], ours[columns], rtol=1e-7, atol=1e-9)
+
+
+@PROPERTY
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, LOOKBACK + 60))
 def test_output_schema_warm_up_and_ranges(seed: int, n: int) -> None:
     """It drops warm-up rows, fits the FEATURES schema and keeps values finite and in range."""
@@ -268,7 +281,7 @@ def test_flat_prices_and_zero_volume_stay_defined() -> None:
 
 
 def test_real_btc_daily(data_dir: Path) -> None:
-    """It engineers all of BTCUSDT_1d with plausible values and the bit-exact start independence."""
+    """It engineers BTCUSDT_1d plausibly, and one day at a time gives the same bytes as at once."""
     candles = real_candles(data_dir, "BTCUSDT_1d")
     features = engineer(candles)
     assert len(features) == len(candles) - LOOKBACK + 1
@@ -281,6 +294,25 @@ def test_real_btc_daily(data_dir: Path) -> None:
     for start in (0, 1, 500, len(candles) - LOOKBACK - 7):
         tail = engineer(candles.iloc[start:])
         assert_same_bytes(features.iloc[-len(tail) :].reset_index(drop=True), tail)
+    daily = [
+        engineer(candles.iloc[end - LOOKBACK : end])
+        for end in range(len(candles) - 9, len(candles) + 1)
+    ]
+    assert_same_bytes(
+        features.iloc[-10:].reset_index(drop=True), pd.concat(daily, ignore_index=True)
+    )
+
+
+def test_every_shared_file_engineers_cleanly(data_dir: Path) -> None:
+    """It engineers every shared 1d and 4h file (tiny SHIB prices, delisted MATIC) finitely."""
+    files = sorted(p.stem for interval in ("1d", "4h") for p in data_dir.glob(f"*_{interval}.csv"))
+    assert len(files) >= 30
+    candles = pd.concat([real_candles(data_dir, name) for name in files], ignore_index=True)
+    features = engineer(candles)
+    sizes = candles.groupby(["symbol", "interval"]).size()
+    assert len(features) == int((sizes - LOOKBACK + 1).clip(lower=0).sum())
+    assert np.isfinite(features[list(FEATURE_COLUMNS)].to_numpy()).all()
+    assert features["rsi_14"].between(0.0, 1.0).all()
 
 
 def test_smoothing_close_to_the_recursive_indicators(data_dir: Path) -> None:
