@@ -11,6 +11,8 @@ exponential weights normalised to sum 1, four spans long, so the weight left out
 the total. Maintained TA libraries (ta, pandas-ta, TA-Lib) compute these indicators with recursive
 EMAs whose value depends on the first row they see, so none of them meets this requirement.
 
+Bit-exactness holds for one numpy build on one CPU family: `log`/`log1p` may round the last bit
+differently on another CPU's vector instructions, so compare fingerprints made on the same stack.
 Windows count rows of a series, not clock time: a window that spans an exchange outage (a real gap
 in 4h data) reaches further back in time. Warm-up rows (fewer than `LOOKBACK` candles) are dropped.
 """
@@ -142,15 +144,8 @@ class _Candles:
 
     def rows(self, start: int, stop: int) -> _Candles:
         """The rows start..stop-1 (views, no copies)."""
-        cut = slice(start, stop)
-        return _Candles(
-            self.symbols,
-            self.intervals,
-            *(
-                a[cut]
-                for a in (self.series, self.micros, self.high, self.low, self.close, self.volume)
-            ),
-        )
+        arrays = (self.series, self.micros, self.high, self.low, self.close, self.volume)
+        return _Candles(self.symbols, self.intervals, *(a[start:stop] for a in arrays))
 
     def position(self) -> np.ndarray:
         """0-based row number of each candle inside its (symbol, interval) series."""
