@@ -56,8 +56,7 @@ def backfill(
 ) -> None:
     """Fetch closed candles, engineer features and write both groups to the feature store.
 
-    Running it again, or over overlapping ranges, changes nothing; a failed run leaves the
-    store as it was.
+    Re-runs and overlapping ranges change nothing; a failed run leaves the store as it was.
     """
     from feature_pipeline import backfill as pipeline
     from feature_pipeline.source import open_source
