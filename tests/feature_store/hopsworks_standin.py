@@ -39,6 +39,7 @@ from hsml.python import signature as python_signature
 # (SDK object, method) -> number of calls; filled by @follows, read by the signature tests.
 CALLS: dict[str, int] = {}
 FOLLOWED: dict[str, Callable[..., Any]] = {}
+LOGINS: list[dict[str, Any]] = []  # the keyword arguments of every stand-in login
 # Attributes the adapters read from SDK objects: each must exist on the real class.
 ATTRIBUTES: dict[type, tuple[str, ...]] = {
     FeatureGroup: (
@@ -76,6 +77,7 @@ def follows(real: Callable[..., Any], *, method: bool = True) -> Callable[[Calla
             CALLS[name] = CALLS.get(name, 0) + 1
             return standin(*args, **kwargs)
 
+        checked.follows = real  # type: ignore[attr-defined]
         return checked
 
     return decorate
@@ -133,6 +135,7 @@ def login_standin(root: Path) -> Callable[..., StandinProject]:
 
     @follows(hopsworks.login, method=False)
     def login(_self: object = None, **kwargs: Any) -> StandinProject:
+        LOGINS.append(kwargs)
         return StandinProject(Backend(root), kwargs.get("project") or "standin")
 
     return lambda *args, **kwargs: login(None, *args, **kwargs)
