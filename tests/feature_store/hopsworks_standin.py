@@ -38,7 +38,6 @@ from hsml.python import signature as python_signature
 
 # (SDK object, method) -> number of calls; filled by @follows, read by the signature tests.
 CALLS: dict[str, int] = {}
-FOLLOWED: dict[str, Callable[..., Any]] = {}
 LOGINS: list[dict[str, Any]] = []  # the keyword arguments of every stand-in login
 # Attributes the adapters read from SDK objects: each must exist on the real class.
 ATTRIBUTES: dict[type, tuple[str, ...]] = {
@@ -64,7 +63,6 @@ def follows(real: Callable[..., Any], *, method: bool = True) -> Callable[[Calla
     name = real.__qualname__
 
     def decorate(standin: Callable[..., Any]) -> Callable[..., Any]:
-        FOLLOWED[name] = real
 
         @functools.wraps(standin)
         def checked(*args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""What the Hopsworks registry adapter does beyond the shared contract (against the SDK stand-in)."""
+"""What the Hopsworks registry adapter does beyond the shared contract (SDK stand-in)."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ import inspect
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 import hopsworks_standin
+import pandas as pd
 import pytest
-from hopsworks_standin import ATTRIBUTES, CALLS, FOLLOWED, Backend, StandinProject
+from hopsworks_standin import ATTRIBUTES, CALLS, Backend, StandinProject
 from store_adapters import candle_frame
 
 from feature_pipeline.groups import CANDLES
