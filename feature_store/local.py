@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
 from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
 from feature_store.fingerprint import content_fingerprint
+from feature_store.ordering import in_partition_order, prefix_partitioned, sort_partition_runs
 from feature_store.storage import (
     is_remote,
     list_table_names,
@@ -144,9 +146,7 @@ class LocalFeatureStore:
         """Rows with start <= event_time <= end, sorted by primary key."""
         names = _columns(spec, columns)
         where, params = _filters(spec, symbol, interval, start, end)
-        order = ", ".join(_quote(k) for k in spec.primary_key)
-        sql = f"SELECT {_select(names)} FROM t {where} ORDER BY {order}"
-        table = self._query(spec, sql, params, as_of_version, symbol=symbol, interval=interval)
+        table = self._read_sorted(spec, names, where, params, as_of_version, symbol, interval)
         return _to_frame(table, spec, names)
 
     def latest(
@@ -200,9 +200,7 @@ class LocalFeatureStore:
 
     def fingerprint(self, spec: FeatureGroupSpec) -> str:
         """sha256 of the content sorted by primary key: equal content, equal fingerprint."""
-        order = ", ".join(_quote(k) for k in spec.primary_key)
-        sql = f"SELECT {_select(spec.schema.names)} FROM t ORDER BY {order}"
-        table = self._query(spec, sql, [], None)
+        table = self._read_sorted(spec, spec.schema.names, "", [], None, None, None)
         return content_fingerprint(table.cast(_plain_schema(spec.schema)))
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -266,6 +264,28 @@ class LocalFeatureStore:
                 raise
             return table
 
+    def _read_sorted(
+        self,
+        spec: FeatureGroupSpec,
+        names: list[str],
+        where: str,
+        params: list[Any],
+        version: int | None,
+        symbol: str | None,
+        interval: str | None,
+    ) -> pa.Table:
+        """The selected columns in primary-key order (see ordering.py for the fast path)."""
+        if not prefix_partitioned(spec.primary_key, spec.partition_by):
+            order = ", ".join(_quote(k) for k in spec.primary_key)
+            sql = f"SELECT {_select(names)} FROM t {where} ORDER BY {order}"
+            return self._query(spec, sql, params, version, symbol=symbol, interval=interval)
+        wanted = [*names, *(k for k in spec.primary_key if k not in names)]
+        sql = f"SELECT {_select(wanted)} FROM t {where}"
+        table = self._query(
+            spec, sql, params, version, symbol=symbol, interval=interval, by_partition=True
+        )
+        return sort_partition_runs(table, spec.primary_key).select(names)
+
     def _query(
         self,
         spec: FeatureGroupSpec,
@@ -275,6 +295,7 @@ class LocalFeatureStore:
         *,
         symbol: str | None = None,
         interval: str | None = None,
+        by_partition: bool = False,
     ) -> pa.Table:
         table = self._open(spec, version)
         partitions = [
@@ -287,6 +308,8 @@ class LocalFeatureStore:
 
         try:
             dataset = table.to_pyarrow_dataset(partitions=partitions or None)
+            if by_partition:  # DuckDB keeps the scan order when there is no ORDER BY
+                dataset = in_partition_order(dataset, spec.partition_by)
             with _connect() as connection:
                 connection.register("t", dataset)
                 return connection.sql(sql, params=params or None).to_arrow_table()
@@ -468,9 +491,17 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
+_DATABASE: list[duckdb.DuckDBPyConnection] = []
+_DATABASE_LOCK = threading.Lock()
+
+
 def _connect() -> duckdb.DuckDBPyConnection:
+    """A fresh connection (own registrations) to one in-memory DuckDB per process."""
     import duckdb
 
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    return connection
+    with _DATABASE_LOCK:
+        if not _DATABASE:
+            database = duckdb.connect()
+            database.execute("SET GLOBAL TimeZone = 'UTC'")
+            _DATABASE.append(database)
+        return _DATABASE[0].cursor()

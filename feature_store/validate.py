@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from candlecast.errors import ValidationError
 from feature_store.base import FeatureGroupSpec
@@ -24,7 +24,7 @@ def conform(spec: FeatureGroupSpec, frame: pd.DataFrame) -> pa.Table:
     """The frame as an Arrow table with exactly the group's schema; raises ValidationError."""
     where = f"feature group {spec.table_name}"
     check_columns(spec.schema, list(frame.columns), where)
-    table = _to_arrow(frame[spec.schema.names], where)
+    table = _to_arrow(frame, where).select(spec.schema.names)
     columns = [_cast_column(table[f.name], f, where) for f in spec.schema]
     result = pa.Table.from_arrays(columns, schema=spec.schema)
     check_unique_key(result, spec.primary_key, where)
@@ -56,14 +56,27 @@ def check_unique_key(table: pa.Table, key: Sequence[str], where: str) -> None:
     """Reject frames where two rows share a primary key."""
     if table.num_rows < 2:
         return
-    counts = table.group_by(list(key)).aggregate([([], "count_all")])
-    dupes = counts.filter(pc.greater(counts["count_all"], 1))
-    if dupes.num_rows:
-        example = {k: dupes[k][0].as_py() for k in key}
+    codes = pd.DataFrame({name: _key_codes(table[name]) for name in key})
+    repeated = codes.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        first = int(repeated.argmax())
+        example = {name: table[name][first].as_py() for name in key}
         raise ValidationError(
-            f"{where}: {dupes.num_rows} primary key(s) {list(key)} appear more than once "
-            f"in the frame, e.g. {example}; keep one row per key"
+            f"{where}: {int(repeated.sum())} rows share a primary key {list(key)} with another "
+            f"row of the frame, e.g. {example}; keep one row per key"
         )
+
+
+def _key_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Integers that are equal exactly when the key values are (nulls never reach here)."""
+    array = column.combine_chunks()
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    if pa.types.is_timestamp(array.type):
+        return array.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_date(array.type):
+        return array.cast(pa.int32()).to_numpy(zero_copy_only=False)
+    return array.to_numpy(zero_copy_only=False)
 
 
 def _to_arrow(frame: pd.DataFrame, where: str) -> pa.Table:

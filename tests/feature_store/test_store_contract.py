@@ -62,7 +62,7 @@ def test_it_reads_timestamps_as_utc_sorted_by_key(store: FeatureStore) -> None:
         (lambda f: f.assign(extra=1.0), "unknown column"),
         (lambda f: f.assign(close=np.nan), "not nullable"),
         (lambda f: f.assign(symbol=None), "not nullable"),
-        (lambda f: pd.concat([f, f.iloc[:1]]), "more than once"),
+        (lambda f: pd.concat([f, f.iloc[:1]]), "share a primary key"),
         (lambda f: f.assign(close="12.5"), "has type"),
         (lambda f: f.assign(open_time=f["open_time"].astype("int64")), "has type"),
     ],
