@@ -137,6 +137,30 @@ def test_start_independence_is_bit_exact(seed: int, n: int, k: int) -> None:
 
 
 @PROPERTY
+@given(
+    close=st.lists(st.floats(1e-6, 1e6), min_size=LOOKBACK, max_size=LOOKBACK + 30),
+    spread=st.floats(0.0, 1.0),
+    volume=st.floats(0.0, 1e12),
+    k=st.integers(0, 30),
+)
+def test_extreme_drawn_prices_stay_finite_and_start_independent(
+    close: list[float], spread: float, volume: float, k: int
+) -> None:
+    """It keeps jumps of many orders of magnitude finite, and the start still does not matter."""
+    prices = np.array(close)
+    volumes = np.resize([volume, 0.0, volume / 3], len(prices))
+    candles = make_candles(
+        prices, high=prices * (1 + spread), low=prices / (1 + spread), volume=volumes
+    )
+    full = engineer(candles)
+    assert np.isfinite(full[list(FEATURE_COLUMNS)].to_numpy()).all()
+    k = min(k, len(prices) - LOOKBACK)
+    assert_same_bytes(
+        full.iloc[-(k + 1) :].reset_index(drop=True), engineer(candles.iloc[-(LOOKBACK + k) :])
+    )
+
+
+@PROPERTY
 @given(seed=st.integers(0, 2**32 - 1), lengths=st.tuples(*[st.integers(1, 3 * LOOKBACK)] * 2))
 def test_chunk_size_does_not_change_bytes(seed: int, lengths: tuple[int, int]) -> None:
     """It gives the same bytes whatever size the internal (cache-sized) chunks are."""
