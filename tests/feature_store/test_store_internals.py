@@ -1,0 +1,114 @@
+"""Key ordering, frame validation and fingerprints of the local store, checked as invariants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from store_adapters import candle_frame
+
+from candlecast.errors import ValidationError
+from feature_pipeline.groups import CANDLES
+from feature_store.fingerprint import content_fingerprint
+from feature_store.local import LocalFeatureStore
+from feature_store.ordering import prefix_partitioned, sort_partition_runs
+from feature_store.validate import conform
+
+KEY = list(CANDLES.primary_key)
+
+
+def _keys(frame: pd.DataFrame) -> list[tuple]:
+    return list(zip(*(frame[k] for k in KEY), strict=True))
+
+
+@given(
+    blocks=st.lists(
+        st.tuples(st.sampled_from(["AAAUSDT", "BBBUSDT", "CCCUSDT"]), st.booleans()),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda b: b[0],
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_partition_runs_are_sorted_like_a_full_sort(blocks, seed: int) -> None:
+    """It gives the same order as a full key sort, whatever the run and row order."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for symbol, shuffled in blocks:
+        frame = candle_frame(symbol, n=int(rng.integers(1, 30)), seed=seed)
+        parts.append(frame.sample(frac=1, random_state=seed) if shuffled else frame)
+    table = conform(CANDLES, pd.concat(parts, ignore_index=True))
+    expected = table.sort_by([(k, "ascending") for k in KEY])
+    assert sort_partition_runs(table, KEY).equals(expected)
+
+
+def test_the_fast_order_applies_only_to_key_prefix_partitions() -> None:
+    """It is used only when the partition columns lead the key and one column remains."""
+    assert prefix_partitioned(("symbol", "interval", "open_time"), ("symbol", "interval"))
+    assert not prefix_partitioned(("symbol", "interval", "open_time"), ("symbol",))
+    assert not prefix_partitioned(("symbol", "open_time"), ())
+
+
+@settings(max_examples=15, deadline=None)
+@given(order=st.permutations(range(6)), split=st.integers(1, 5))
+def test_reads_are_sorted_and_complete_after_any_write_order(
+    tmp_path_factory: pytest.TempPathFactory, order: list[int], split: int
+) -> None:
+    """It returns every row once, in key order, however the rows were upserted."""
+    store = LocalFeatureStore(str(tmp_path_factory.mktemp("store")))
+    frames = [candle_frame(s, n=12, seed=3) for s in ("ETHUSDT", "BTCUSDT")]
+    everything = pd.concat(frames, ignore_index=True)
+    shuffled = everything.sample(frac=1, random_state=split)
+    chunks = [shuffled.iloc[i::6] for i in range(6)]
+    for i in order[:split]:
+        store.upsert(CANDLES, chunks[i])
+    store.upsert(CANDLES, everything.sample(frac=1, random_state=1))
+    stored = store.read(CANDLES)
+    assert _keys(stored) == sorted(_keys(everything))
+
+
+def test_conform_casts_to_the_exact_schema() -> None:
+    """It returns an Arrow table with exactly the group's schema, column order included."""
+    frame = candle_frame(n=4)[list(reversed(CANDLES.schema.names))]
+    table = conform(CANDLES, frame)
+    assert table.schema.equals(CANDLES.schema)
+
+
+def test_conform_rejects_a_column_of_mixed_types() -> None:
+    """It names the column when values of different types are mixed."""
+    frame = candle_frame(n=3)
+    frame["volume"] = pd.Series([1.0, "two", 3.0], dtype=object)
+    with pytest.raises(ValidationError, match="volume"):
+        conform(CANDLES, frame)
+
+
+def test_fingerprints_ignore_chunking_but_not_values() -> None:
+    """It hashes content: chunk layout does not matter; values and nulls do."""
+    table = conform(CANDLES, candle_frame(n=50))
+    rechunked = pa.concat_tables([table.slice(0, 17), table.slice(17)])
+    assert content_fingerprint(rechunked) == content_fingerprint(table)
+    changed = table.set_column(
+        table.schema.get_field_index("close"),
+        CANDLES.schema.field("close"),
+        pa.array(np.r_[table["close"].to_numpy()[:-1], 0.0]),
+    )
+    assert content_fingerprint(changed) != content_fingerprint(table)
+    nulls = table.set_column(
+        table.schema.get_field_index("trades"),
+        CANDLES.schema.field("trades"),
+        pa.array([None] * table.num_rows, pa.int64()),
+    )
+    assert content_fingerprint(nulls) != content_fingerprint(table)
+
+
+def test_a_fresh_process_store_sees_the_same_fingerprint(tmp_path: Path) -> None:
+    """It gives equal fingerprints across store instances opened on the same table."""
+    one = LocalFeatureStore(str(tmp_path))
+    one.upsert(CANDLES, candle_frame(n=30))
+    two = LocalFeatureStore(str(tmp_path))
+    assert one.fingerprint(CANDLES) == two.fingerprint(CANDLES)
