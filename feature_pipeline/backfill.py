@@ -101,8 +101,9 @@ def _backfill_one(
     end: datetime,
     progress: bool,
 ) -> SymbolSummary:
-    # Extract with enough history before `start` for the first feature row.
-    fetch_from = start - features.LOOKBACK * interval_step(interval)
+    # Extract with enough history before `start` for the first feature row. Windows count rows,
+    # and exchange outages remove rows, so the time span holds twice the rows a window needs.
+    fetch_from = start - 2 * features.LOOKBACK * interval_step(interval)
     candles, report = _fetch(source, symbol, interval, fetch_from, end, progress)
     validate_candles(candles)
     engineered = validate_features(features.engineer(candles)) if len(candles) else None

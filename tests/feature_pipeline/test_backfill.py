@@ -217,3 +217,17 @@ def test_failed_second_write_restores_the_first(data_dir: Path, tmp_path: Path) 
         run(store, csv(data_dir), ["ETHUSDT"])
     assert fingerprints(store) == before
     assert store.read(CANDLES)["open_time"].max() == pd.Timestamp("2023-01-01", tz="UTC")
+
+
+def test_a_start_just_after_an_outage_still_gets_its_first_feature_row(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """It fetches enough history before --start that an exchange outage in the window loses no row."""
+    start = datetime(2018, 2, 20, tzinfo=UTC)  # BTCUSDT_4h has an outage on 2018-02-09
+    end = start + timedelta(days=2)
+    store = LocalFeatureStore(str(tmp_path / "store"))
+    run(store, csv(data_dir), ["BTCUSDT"], interval="4h", start=start, end=end)
+    candles = store.read(CANDLES, symbol="BTCUSDT", interval="4h")
+    features = store.read(FEATURES, symbol="BTCUSDT", interval="4h")
+    assert candles["open_time"].min() == pd.Timestamp(start)
+    assert features["open_time"].tolist() == candles["open_time"].tolist()
