@@ -112,10 +112,10 @@ def app_command(
 
     It reads the store and registry the settings name (CANDLECAST_*), like a Hugging Face Space.
     """
-    from inference_app.app import main, serve
+    from inference_app.app import launch
 
-    demo = main(Settings.from_env())
-    typer.echo(f"candlecast app serving on {serve(demo, host=host, port=port)} (Ctrl-C to stop)")
+    demo, url = launch(Settings.from_env(), host=host, port=port)
+    typer.echo(f"candlecast app serving on {url} (Ctrl-C to stop)")
     try:
         demo.block_thread()
     finally:

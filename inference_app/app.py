@@ -5,24 +5,34 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from candlecast.settings import Settings
+    from inference_app.forecaster import Forecaster
 
 logger = logging.getLogger(__name__)
 
 
-def main(settings: Settings | None = None) -> gr.Blocks:
-    """Build the app from the environment's settings (CANDLECAST_*, HOPSWORKS_*)."""
+def create(settings: Settings | None = None) -> tuple[gr.Blocks, Forecaster]:
+    """The app and its Forecaster, from the environment's settings (CANDLECAST_*, HOPSWORKS_*)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     from candlecast.settings import Settings
+    from inference_app.forecaster import Forecaster
     from inference_app.ui import build_app
 
-    return build_app(settings or Settings.from_env())
+    settings = settings or Settings.from_env()
+    forecaster = Forecaster(settings)
+    return build_app(settings, forecaster=forecaster), forecaster
+
+
+def main(settings: Settings | None = None) -> gr.Blocks:
+    """The app, built from the environment's settings; nothing is read until it serves."""
+    return create(settings)[0]
 
 
 def serve(demo: gr.Blocks, *, host: str | None = None, port: int | None = None) -> str:
@@ -41,12 +51,26 @@ def serve(demo: gr.Blocks, *, host: str | None = None, port: int | None = None) 
     return url
 
 
+def launch(
+    settings: Settings | None = None, *, host: str | None = None, port: int | None = None
+) -> tuple[gr.Blocks, str]:
+    """Serve the app, then load the models in the background so the first visitor need not wait.
+
+    The warm-up starts only once the server listens: sharing the CPU with Gradio's start-up
+    would delay both.
+    """
+    demo, forecaster = create(settings)
+    url = serve(demo, host=host, port=port)
+    threading.Thread(target=forecaster.warm_up, name="warm-up", daemon=True).start()
+    return demo, url
+
+
 if __name__ == "__main__":
     logging.basicConfig(
         level=os.environ.get("CANDLECAST_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    demo = main()
-    logger.info("serving the forecast app on %s", serve(demo))
+    demo, url = launch()
+    logger.info("serving the forecast app on %s", url)
     demo.block_thread()

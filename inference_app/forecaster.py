@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from candlecast.errors import FeatureGroupNotFound, ModelNotFound, ValidationError
+from candlecast.errors import (
+    CandlecastError,
+    FeatureGroupNotFound,
+    ModelNotFound,
+    ValidationError,
+)
 from candlecast.settings import Settings, check_symbol
 from feature_pipeline.groups import FEATURES
 from feature_pipeline.klines import interval_step
@@ -317,6 +322,23 @@ class Forecaster:
                 days=days,
             ),
         )
+
+    def warm_up(self, symbols: tuple[str, ...] | None = None) -> None:
+        """Load each symbol's best model and the latest version of its other models, forecasting
+        once with each, so the first visitor does not wait for TensorFlow.
+
+        Meant for a background thread at server start; a failure is logged, and the same error
+        reaches the user with its message on the first request.
+        """
+        for symbol in symbols or self.settings.symbols:
+            try:
+                latest = {
+                    choice.rpartition(":")[0]: choice for choice in self.model_choices(symbol)[::-1]
+                }
+                for model in ("best", *latest.values()):
+                    self.forecast(symbol, 1, model)
+            except CandlecastError as error:
+                logger.warning("warm-up of %s skipped: %s", symbol, error)
 
     def _check_symbol_stored(self, symbol: str) -> None:
         """Raise a message naming what the store holds when it lacks the symbol."""
