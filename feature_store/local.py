@@ -94,15 +94,14 @@ class LocalFeatureStore:
         if data.num_rows == 0:
             return WriteResult(inserted=0, updated=0, table_version=self.table_version(spec))
         predicate = merge_predicate(spec, data)
+        changed = changed_predicate(spec)
 
         def merge() -> WriteResult:
             table = self._open(spec)
-            metrics = (
-                table.merge(data, predicate, source_alias="s", target_alias="t")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
-            )
+            merger = table.merge(data, predicate, source_alias="s", target_alias="t")
+            if changed:  # rows equal to the stored ones are left alone (no rewrite, no commit)
+                merger = merger.when_matched_update_all(predicate=changed)
+            metrics = merger.when_not_matched_insert_all().execute()
             return WriteResult(
                 inserted=int(metrics["num_target_rows_inserted"]),
                 updated=int(metrics["num_target_rows_updated"]),
@@ -345,6 +344,12 @@ def merge_predicate(spec: FeatureGroupSpec, data: pa.Table) -> str:
     parts.append(f"{event} >= {_literal(bounds['min'].as_py())}")
     parts.append(f"{event} <= {_literal(bounds['max'].as_py())}")
     return " AND ".join(parts)
+
+
+def changed_predicate(spec: FeatureGroupSpec) -> str:
+    """True for a matched row whose non-key values differ from the stored row."""
+    values = [n for n in spec.schema.names if n not in spec.primary_key]
+    return " OR ".join(f"(t.{_quote(n)} IS DISTINCT FROM s.{_quote(n)})" for n in values)
 
 
 def _with_retries(operation: Callable[[], T], what: str) -> T:

@@ -27,8 +27,8 @@ def test_it_keeps_one_copy_when_the_same_rows_are_written_twice(store: FeatureSt
     second = store.upsert(CANDLES, frame.sample(frac=1, random_state=1))
     after = store.read(CANDLES)
     assert (first.inserted, first.updated) == (20, 0)
-    assert second.inserted == 0
-    assert len(after) == 20
+    assert (second.inserted, second.updated) == (0, 0)
+    assert second.table_version == first.table_version == store.table_version(CANDLES)
     pd.testing.assert_frame_equal(before, after)
 
 
@@ -42,6 +42,20 @@ def test_it_updates_changed_rows_and_inserts_new_ones(store: FeatureStore) -> No
     assert len(stored) == 15
     tail = stored.iloc[5:].reset_index(drop=True)
     np.testing.assert_allclose(tail["close"], changed["close"])
+
+
+def test_it_counts_only_rows_that_really_change(store: FeatureStore) -> None:
+    """It reports as updated only matched rows whose values differ (a new null counts)."""
+    frame = candle_frame(n=10)
+    store.upsert(CANDLES, frame)
+    again = pd.concat([frame, candle_frame(start="2024-01-11", n=3)], ignore_index=True)
+    again.loc[2, "close"] += 1.0
+    again.loc[7, "quote_volume"] = np.nan
+    result = store.upsert(CANDLES, again)
+    stored = store.read(CANDLES)
+    assert (result.inserted, result.updated) == (3, 2)
+    assert stored.loc[2, "close"] == again.loc[2, "close"]
+    assert stored["quote_volume"].isna().tolist() == [i == 7 for i in range(13)]
 
 
 def test_it_reads_timestamps_as_utc_sorted_by_key(store: FeatureStore) -> None:
