@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from candlecast.errors import SourceError, UnknownSymbolError
@@ -93,17 +95,10 @@ class ArchivingSource:
         return written
 
     def _put(self, key: str, body: bytes) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
+        with _s3_errors(f"archive raw klines to s3://{self.bucket}/{key}"):
             self.s3.put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType="application/json"
             )
-        except (ClientError, BotoCoreError) as error:
-            raise SourceError(
-                f"could not archive raw klines to s3://{self.bucket}/{key}: {error}; check "
-                "CANDLECAST_RAW_BUCKET and that the role may s3:PutObject and s3:GetObject there"
-            ) from None
 
 
 @dataclass
@@ -138,7 +133,7 @@ class ArchiveSource:
             symbol=symbol,
             interval=interval,
             start=start,
-            end=end or (last or datetime.min),
+            end=end or last or datetime.min.replace(tzinfo=UTC),
             rows=len(frame),
             gaps=find_gaps(frame, interval),
             last_closed=last,
@@ -166,15 +161,34 @@ class ArchiveSource:
 
 
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return [item["Key"] for page in pages for item in page.get("Contents", [])]
+    with _s3_errors(f"list s3://{bucket}/{prefix}"):
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
 def _read(s3: Any, bucket: str, key: str) -> list[list[Any]]:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    rows = json.loads(body)
+    with _s3_errors(f"read s3://{bucket}/{key}"):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        rows = json.loads(body)
+    except json.JSONDecodeError:
+        rows = None
     if not isinstance(rows, list):
         raise SourceError(
             f"s3://{bucket}/{key} is not a JSON list of klines; remove or fix the file"
         )
     return rows
+
+
+@contextmanager
+def _s3_errors(doing: str) -> Iterator[None]:
+    """Turn botocore's errors into a SourceError that says what failed and what to check."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise SourceError(
+            f"could not {doing}: {error}; check the bucket name (CANDLECAST_RAW_BUCKET or --source "
+            "archive:s3://BUCKET) and that the credentials may list, read and write it"
+        ) from None
