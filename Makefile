@@ -7,7 +7,7 @@ DATA ?= $(abspath ../shared/data/binance)
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: setup test demo lint bench clean
+.PHONY: setup test demo lint bench clean setup-hopsworks test-hopsworks
 
 setup: $(STAMP)
 
@@ -20,6 +20,22 @@ $(STAMP): pyproject.toml
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The Hopsworks SDK lives in its own venv (hopsworks[python] brings hops-deltalake, which shares
+# the deltalake module folder); train and app are there so every command runs on the adapter.
+HW_BIN := .venv-hopsworks/bin
+setup-hopsworks: .venv-hopsworks/.installed
+
+.venv-hopsworks/.installed: pyproject.toml
+	test -x $(HW_BIN)/python || $(PYTHON) -m venv .venv-hopsworks
+	$(HW_BIN)/pip install --quiet --upgrade pip
+	$(HW_BIN)/pip install --quiet -e ".[hopsworks,train,app,lambda,dev]"
+	touch $@
+
+# The store/registry contract suite on the Hopsworks adapter, its own tests and, with
+# HOPSWORKS_API_KEY set, the live ones (skipped otherwise).
+test-hopsworks: setup-hopsworks
+	$(HW_BIN)/python -m pytest tests/feature_store -k hopsworks
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

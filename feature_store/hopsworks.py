@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -100,12 +101,11 @@ class HopsworksFeatureStore:
         group = self._group(spec, create=True)
         if data.num_rows == 0:
             return WriteResult(inserted=0, updated=0, table_version=self.table_version(spec))
-        known = self._known_keys(spec, data)
-        self._insert(spec, group, data.to_pandas())
+        changes, inserted, updated = self._changes(spec, data)
+        if len(changes):
+            self._insert(spec, group, changes)
         result = WriteResult(
-            inserted=data.num_rows - known,
-            updated=known,
-            table_version=self.table_version(spec),
+            inserted=inserted, updated=updated, table_version=self.table_version(spec)
         )
         logger.info("upsert %s: %s", spec.table_name, result)
         return result
@@ -332,22 +332,33 @@ class HopsworksFeatureStore:
             )
         return commits[version - 1]
 
-    def _known_keys(self, spec: FeatureGroupSpec, data: pa.Table) -> int:
-        """How many of the frame's keys the group already holds (they become updates)."""
-        keys = data.select(list(spec.primary_key)).to_pandas()
-        events = keys[spec.event_time]
-        symbols = keys["symbol"].unique() if "symbol" in keys else [None]
-        found = 0
-        for symbol in symbols:
-            stored = self.read(
-                spec,
-                symbol=symbol,
-                start=events.min().to_pydatetime(),
-                end=events.max().to_pydatetime(),
-                columns=list(spec.primary_key),
-            )
-            found += len(stored.merge(keys, on=list(spec.primary_key)))
-        return found
+    def _changes(self, spec: FeatureGroupSpec, data: pa.Table) -> tuple[pd.DataFrame, int, int]:
+        """The frame's new rows and rows whose values differ from the stored ones, and counts."""
+        incoming = data.to_pandas()
+        key = list(spec.primary_key)
+        events = incoming[spec.event_time]
+        stored = pd.concat(
+            [
+                self.read(
+                    spec,
+                    symbol=symbol,
+                    start=events.min().to_pydatetime(),
+                    end=events.max().to_pydatetime(),
+                )
+                for symbol in (incoming["symbol"].unique() if "symbol" in incoming else [None])
+            ],
+            ignore_index=True,
+        )
+        merged = incoming.merge(
+            stored, on=key, how="left", suffixes=("", "__stored"), indicator=True
+        )
+        new = (merged["_merge"] == "left_only").to_numpy()
+        differs = np.zeros(len(merged), dtype=bool)
+        for name in (n for n in spec.schema.names if n not in key):
+            ours, theirs = merged[name], merged[f"{name}__stored"]
+            differs |= ~((ours == theirs) | (ours.isna() & theirs.isna())).to_numpy()
+        changed = differs & ~new
+        return incoming[new | changed].reset_index(drop=True), int(new.sum()), int(changed.sum())
 
     def _table(self, spec: FeatureGroupSpec) -> pa.Table:
         frame = self.read(spec)

@@ -56,7 +56,7 @@ def test_the_local_adapter_works_here(tmp_path: Path) -> None:
     store = LocalFeatureStore(str(tmp_path / "store"))
     frame = candle_frame(n=5)
     store.upsert(CANDLES, frame)
-    store.upsert(CANDLES, frame)
+    result = store.upsert(CANDLES, frame.assign(close=frame["close"] + 1.0))
     stored = store.read(CANDLES)
-    assert store.table_version(CANDLES) == 2
-    pd.testing.assert_series_equal(stored["close"], frame["close"], check_names=False)
+    assert (result.updated, store.table_version(CANDLES)) == (5, 2)
+    pd.testing.assert_series_equal(stored["close"], frame["close"] + 1.0, check_names=False)
