@@ -65,9 +65,7 @@ def update_symbol(
     except CandlecastError as error:
         logger.warning("daily run failed for %s %s: %s", symbol, interval, error)
         return _failure(store, symbol, interval, now, str(error))
-    except (
-        Exception
-    ) as error:  # a bug or an unexpected library error must not stop the other symbols
+    except Exception as error:  # a bug or a library error must not stop the other symbols
         logger.exception("daily run crashed for %s %s", symbol, interval)
         return _failure(store, symbol, interval, now, f"{type(error).__name__}: {error}")
 
@@ -82,7 +80,8 @@ def _update(
     fetched, _report = source.fetch(symbol, interval, start=start, end=now)
     fresh = new_candles(fetched, last, now)
     if fresh.empty:
-        return _result(symbol, interval, now, last, _status_without_news(last, now, interval))
+        status = STALE if last is None or stopped_trading(last, now, interval) else UP_TO_DATE
+        return _result(symbol, interval, now, last, status)
     history = store.latest(CANDLES, symbol=symbol, interval=interval, n=LOOKBACK) if last else None
     features = validate_features(new_features(history, fresh, last))
     written = write_both(store, validate_candles(fresh), features)
@@ -137,12 +136,6 @@ def _concat(history: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([history, fresh], ignore_index=True)
 
 
-def _status_without_news(last: datetime | None, now: datetime, interval: str) -> str:
-    if last is None:
-        return STALE
-    return STALE if last < last_closed_open(now, interval) else UP_TO_DATE
-
-
 def _result(
     symbol: str,
     interval: str,
@@ -166,14 +159,16 @@ def _result(
 
 
 def _message(status: str, last: datetime | None, interval: str, now: datetime) -> str:
+    if last is None:
+        return "the exchange has no closed candles for this series"
+    expected = last_closed_open(now, interval)
     if status == STALE:
-        if last is None:
-            return "the exchange has no closed candles for this series"
-        expected = last_closed_open(now, interval)
         return (
             f"no candle after {last:%Y-%m-%d %H:%M}, expected up to {expected:%Y-%m-%d %H:%M} "
             "(stopped trading or delisted?)"
         )
+    if last < expected:
+        return f"the {expected:%Y-%m-%d %H:%M} candle is not published yet; the next run fetches it"
     return ""
 
 

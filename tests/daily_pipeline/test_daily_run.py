@@ -218,3 +218,17 @@ def test_last_closed_open_is_the_newest_closed_candle(
 ) -> None:
     """It finds the open time of the newest candle whose close is before `now`."""
     assert last_closed_open(utc(now), interval) == utc(expected)
+
+
+def test_a_candle_the_exchange_has_not_published_yet_is_not_stale(market: Market) -> None:
+    """It reports a short delay (the exchange's clock behind ours) as up to date with a note."""
+    store = market.store()
+    backfill_to(market, store, "2025-03-02T00:05")
+    settings = market.at(utc("2025-03-02T00:05")).with_overrides(now=utc("2025-03-03T00:05"))
+    result = run(settings, store, open_source(settings)).results[0]
+    assert (result.status, result.candles_added, result.last_closed) == (
+        UP_TO_DATE,
+        0,
+        utc("2025-03-01"),
+    )
+    assert "2025-03-02 00:00 candle is not published yet" in result.message
