@@ -37,8 +37,9 @@ def model_name(symbol: str, interval: str, kind: str) -> str:
 class ModelBundle:
     """A trained forecaster with its preprocessing; `predict` gives log-return quantiles.
 
-    `band` holds per-horizon (low, high) log-return offsets: for persistence they are the empirical
-    10% / 90% quantiles of training returns; for networks a conformal widening fitted on validation.
+    `band` is, for persistence, the per-horizon empirical 10% / 90% quantiles of validation-period
+    log returns (`low`, `high`); for networks, per-horizon factors (`scale`) that stretch the
+    predicted band around the median to 80% validation coverage (conformal calibration).
     `shrink` holds per-horizon factors in [0, 1] that pull a network's forecast towards persistence,
     chosen on validation (1 = the raw network, 0 = the random walk).
     """
@@ -104,9 +105,10 @@ class ModelBundle:
         out = raw * np.asarray(self.target_scale)[None, :, None]
         if self.shrink is not None:
             out += ((np.asarray(self.shrink) - 1.0) * out[..., 1])[..., None]
-        if self.band:
-            out[..., 0] -= np.asarray(self.band["low"])
-            out[..., 2] += np.asarray(self.band["high"])
+        if "scale" in self.band:
+            scale, median = np.asarray(self.band["scale"]), out[..., 1]
+            out[..., 0] = median - scale * (median - out[..., 0])
+            out[..., 2] = median + scale * (out[..., 2] - median)
         # The head is monotone by construction; this only guards float round-off.
         out[..., 0] = np.minimum(out[..., 0], out[..., 1])
         out[..., 2] = np.maximum(out[..., 2], out[..., 1])

@@ -47,9 +47,12 @@ class TrainingSet:
         return x, y
 
     def persistence_band(self, quantiles: tuple[float, float] = (0.1, 0.9)) -> dict[str, list]:
-        """Empirical 10% / 90% quantiles of training returns per horizon: persistence's interval."""
-        train = self.labels[self.splits.train]
-        low, high = np.quantile(train, quantiles, axis=0)
+        """Persistence's interval: per horizon, the 10% / 90% quantiles of validation returns.
+
+        The most recent labelled year before the test period, as the networks' calibration uses.
+        """
+        recent = self.labels[self.splits.val]
+        low, high = np.quantile(recent, quantiles, axis=0)
         return {"low": low.tolist(), "high": high.tolist()}
 
 

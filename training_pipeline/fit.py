@@ -69,33 +69,41 @@ def calibrate(bundle: ModelBundle, data: TrainingSet) -> ModelBundle:
 
 
 def shrinkage(bundle: ModelBundle, data: TrainingSet) -> tuple[float, ...]:
-    """Per horizon, the factor in SHRINK_GRID whose shrunk median has the lowest validation MAE.
+    """The factor in SHRINK_GRID that minimises the validation MAE ratio, averaged over horizons.
 
-    A network that cannot beat the random walk on validation is pulled back to it (factor 0).
+    One factor for all horizons (few parameters fitted on validation): a network that cannot beat
+    the random walk on validation is pulled back to it (factor 0).
     """
     origins = data.splits.val
     median = replace(bundle, shrink=None, band={}).forecast(
         bundle.inputs(data.view.frame, origins)
     )[..., 1]
     actual = data.labels[origins]
-    errors = [np.abs(f * median - actual).mean(axis=0) for f in SHRINK_GRID]
-    return tuple(round(float(SHRINK_GRID[i]), 2) for i in np.argmin(np.stack(errors), axis=0))
+    naive = np.abs(actual).mean(axis=0)
+    ratios = [(np.abs(f * median - actual).mean(axis=0) / naive).mean() for f in SHRINK_GRID]
+    best = round(float(SHRINK_GRID[int(np.argmin(ratios))]), 2)
+    return (best,) * bundle.horizon
 
 
 def conformal_band(bundle: ModelBundle, data: TrainingSet) -> dict[str, list[float]]:
-    """Per-horizon widening (or narrowing) of the 10-90% band so validation coverage is 80%.
+    """Per-horizon factors that scale the 10-90% band around the median to 80% validation coverage.
 
-    Conformalised quantile regression: the score of an origin is how far its actual return
-    falls outside the band; the band moves out by that score's 80% quantile.
+    Normalised conformalised quantile regression: an origin's score is how many half-widths of
+    its band the actual return lies from the median; the band is scaled by that score's 80%
+    quantile, so it stays as wide as the model's own volatility forecast says, only recalibrated.
     """
     origins = data.splits.val
     forecast = bundle.forecast(bundle.inputs(data.view.frame, origins))
+    low, median, high = forecast[..., 0], forecast[..., 1], forecast[..., 2]
     actual = data.labels[origins]
-    scores = np.maximum(forecast[..., 0] - actual, actual - forecast[..., 2])
+    tiny = 1e-12
+    scores = np.maximum(
+        (median - actual) / np.maximum(median - low, tiny),
+        (actual - median) / np.maximum(high - median, tiny),
+    )
     n = len(origins)
     level = min(1.0, np.ceil((n + 1) * COVERAGE) / n)
-    shift = np.quantile(scores, level, axis=0, method="higher")
-    return {"low": shift.tolist(), "high": shift.tolist()}
+    return {"scale": np.quantile(scores, level, axis=0, method="higher").tolist()}
 
 
 def device_name() -> str:

@@ -1,0 +1,32 @@
+"""Tests for the validation calibration: shrinkage towards persistence and conformal bands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from training_pipeline.data import feature_view_from_frame
+from training_pipeline.dataset import prepare
+from training_pipeline.fit import calibrate
+
+
+def test_noise_is_shrunk_away_and_bands_cover_80_percent_on_validation(
+    synthetic: pd.DataFrame, tiny_config, make_bundle
+) -> None:
+    """It pulls a random network (nearly) back to persistence and scales its band to 80%."""
+    data = prepare(
+        feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d"), tiny_config
+    )
+    raw = make_bundle(data, seed=5)
+    bundle = calibrate(raw, data)
+    factor = bundle.shrink[0]
+    assert factor <= 0.2 and bundle.shrink == (factor,) * data.horizon
+    origins = data.splits.val
+    forecast = bundle.forecast(bundle.inputs(data.view.frame, origins))
+    actual = data.labels[origins]
+    inside = (forecast[..., 0] <= actual) & (actual <= forecast[..., 2])
+    coverage = inside.mean(axis=0)
+    assert np.all(np.abs(coverage - 0.8) <= 0.02)
+    raw_median = raw.forecast(raw.inputs(data.view.frame, origins))[..., 1]
+    np.testing.assert_allclose(forecast[..., 1], factor * raw_median, atol=1e-12)
+    assert len(bundle.band["scale"]) == data.horizon
