@@ -228,3 +228,20 @@ def test_raw_klines_are_archived_to_s3_and_a_day_can_be_replayed(
     replayed = LocalFeatureStore(str(lambda_env / "replay" / "store"))
     for spec in (CANDLES, FEATURES):
         assert replayed.fingerprint(spec) == original.fingerprint(spec)
+
+
+def test_the_store_can_live_on_s3_as_in_production(
+    lambda_handler: ModuleType, lambda_env: Path, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It writes the Delta tables to CANDLECAST_STORE_URI=s3://... and finds them the next day."""
+    boto3.client("s3").create_bucket(Bucket="candlecast-store")
+    monkeypatch.setenv("CANDLECAST_STORE_URI", "s3://candlecast-store/store")
+    monkeypatch.setenv("CANDLECAST_NOW", "2026-01-05T00:05:00Z")
+    first = lambda_handler.handler({"symbols": ["ETHUSDT"]}, None)
+    monkeypatch.setenv("CANDLECAST_NOW", NOW)
+    second = lambda_handler.handler({"symbols": ["ETHUSDT"]}, None)
+    assert first["symbols"][0]["last_closed"] == "2026-01-04T00:00:00+00:00"
+    assert (second["symbols"][0]["status"], second["symbols"][0]["candles_added"]) == ("ok", 1)
+    keys = boto3.client("s3").list_objects_v2(Bucket="candlecast-store")["Contents"]
+    assert any(k["Key"].startswith("store/candles_v1/") for k in keys)
+    assert not (lambda_env / "store").exists()
