@@ -99,6 +99,7 @@ class ModelLoader:
         self._lock = threading.RLock()
         self._loaded: dict[tuple[str, int], LoadedModel] = {}
         self._best: dict[tuple[str, str], tuple[float, ModelVersion]] = {}
+        self._choices: dict[tuple[str, str], tuple[float, list[str]]] = {}
 
     def get(self, choice: ModelChoice, *, symbol: str, interval: str) -> LoadedModel:
         """The model for a series: the best one by the selection metric, or the one named."""
@@ -134,14 +135,25 @@ class ModelLoader:
             return best
 
     def choices(self, symbol: str, interval: str) -> list[str]:
-        """'NAME:VERSION' of every version registered for the series, newest first."""
-        versions = [
-            v
-            for v in self.registry.list()
-            if v.metadata.get("symbol") == symbol and v.metadata.get("interval") == interval
-        ]
-        versions.sort(key=lambda v: (v.created, v.version), reverse=True)
-        return [f"{v.name}:{v.version}" for v in versions]
+        """'NAME:VERSION' of every version registered for the series, newest first.
+
+        Listed at most every reload_every: on Hopsworks a listing downloads every version.
+        """
+        key = (symbol, interval)
+        now = self._monotonic()
+        with self._lock:
+            cached = self._choices.get(key)
+            if cached and now - cached[0] < self.reload_every.total_seconds():
+                return list(cached[1])
+            versions = [
+                v
+                for v in self.registry.list()
+                if v.metadata.get("symbol") == symbol and v.metadata.get("interval") == interval
+            ]
+            versions.sort(key=lambda v: (v.created, v.version), reverse=True)
+            labels = [f"{v.name}:{v.version}" for v in versions]
+            self._choices[key] = (now, labels)
+            return list(labels)
 
     def _named_version(self, choice: ModelChoice, *, symbol: str, interval: str) -> ModelVersion:
         assert choice.name is not None

@@ -56,7 +56,7 @@ def registry(world: AppWorld, tmp_path: Path) -> LocalModelRegistry:
 def test_a_newer_best_model_is_picked_up_after_the_reload_period(
     registry: LocalModelRegistry, tmp_path: Path
 ) -> None:
-    """It keeps serving the cached best until reload_every has passed, then the new best."""
+    """It keeps the cached best and list until reload_every has passed, then the new ones."""
     loads: list[Path] = []
     clock = Clock()
 
@@ -68,6 +68,7 @@ def test_a_newer_best_model_is_picked_up_after_the_reload_period(
         registry, reload_every=timedelta(minutes=3), loader=counting_loader, monotonic=clock
     )
     before = loader.get(ModelChoice(), symbol="BTCUSDT", interval="1d")
+    listed = loader.choices("BTCUSDT", "1d")
     old = registry.get(PERSISTENCE, 1)
     bundle_dir = tmp_path / "bundle"
     shutil.copytree(old.path, bundle_dir, ignore=shutil.ignore_patterns("version.json"))
@@ -80,10 +81,12 @@ def test_a_newer_best_model_is_picked_up_after_the_reload_period(
 
     clock.now += 179
     assert loader.get(ModelChoice(), symbol="BTCUSDT", interval="1d") is before
+    assert loader.choices("BTCUSDT", "1d") == listed
     clock.now += 2
     after = loader.get(ModelChoice(), symbol="BTCUSDT", interval="1d")
     assert (after.version.name, after.version.version) == (newer.name, newer.version)
     assert len(loads) == 2  # each version loaded once
+    assert loader.choices("BTCUSDT", "1d")[0] == f"{PERSISTENCE}:{newer.version}"
 
 
 def test_each_version_is_loaded_once(registry: LocalModelRegistry) -> None:
