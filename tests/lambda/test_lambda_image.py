@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -25,9 +28,13 @@ def image() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def task_root(image: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def task_root(image: ModuleType) -> Iterator[Path]:
     """It pip-installs .[lambda] into a clean folder, prunes it, adds handler.py (as /var/task)."""
-    return image.build_task_root(tmp_path_factory.mktemp("lambda") / "task")
+    work = Path(tempfile.mkdtemp(prefix="candlecast-lambda-test-"))
+    try:
+        yield image.build_task_root(work / "task")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # about 500 MiB: not left for pytest to keep
 
 
 def test_the_handler_runs_with_nothing_but_the_task_root_on_the_path(
