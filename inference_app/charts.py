@@ -186,6 +186,10 @@ def message_figure(text: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_layout(
-        xaxis={"visible": False}, yaxis={"visible": False}, height=300, margin={"t": 20, "b": 20}
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        plot_bgcolor="rgba(0,0,0,0)",
+        height=300,
+        margin={"t": 20, "b": 20},
     )
     return fig

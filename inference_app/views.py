@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DATA_ROWS = 20
+TABLE_COLUMNS = ["date", "median", "low (10%)", "high (90%)", "change"]
 _CARD_STYLE = "flex:1;min-width:9em;padding:0.5em 0.8em;border:1px solid #8884;border-radius:8px"
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ class Page:
     messages: list[str] = field(default_factory=list)
     kpis: str = ""
     chart: go.Figure | None = None
-    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TABLE_COLUMNS))
     card: str = ""
     record_chart: go.Figure | None = None
     record_table: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -153,15 +154,17 @@ def fill_forecast(
 
 def forecast_table(forecast: Forecast) -> pd.DataFrame:
     """The forecast as a readable table: date, median, 80% low and high, change vs last close."""
-    return pd.DataFrame(
-        {
-            "date": [format_time(p.date, forecast.interval) for p in forecast.points],
-            "median": [round(p.median, 2) for p in forecast.points],
-            "low (10%)": [round(p.low, 2) for p in forecast.points],
-            "high (90%)": [round(p.high, 2) for p in forecast.points],
-            "change": [format_change(p.change) for p in forecast.points],
-        }
-    )
+    rows = [
+        (
+            format_time(p.date, forecast.interval),
+            round(p.median, 2),
+            round(p.low, 2),
+            round(p.high, 2),
+            format_change(p.change),
+        )
+        for p in forecast.points
+    ]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def kpi_html(summary: MarketSummary) -> str:
