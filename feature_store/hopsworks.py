@@ -20,8 +20,17 @@ import pyarrow.compute as pc
 from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
 from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
 from feature_store.fingerprint import content_fingerprint
+from feature_store.hopsworks_frames import (
+    as_utc,
+    checked_columns,
+    diff_rows,
+    read_condition,
+    typed_frame,
+    within,
+)
 from feature_store.hopsworks_login import login
 from feature_store.hopsworks_registry import HopsworksModelRegistry
+from feature_store.hopsworks_schema import check_same_schema, hopsworks_features, spec_from_group
 from feature_store.validate import conform
 
 if TYPE_CHECKING:
@@ -31,19 +40,6 @@ __all__ = ["HopsworksFeatureStore", "HopsworksModelRegistry", "login"]
 
 logger = logging.getLogger(__name__)
 
-# Arrow type -> Hopsworks offline (Hive) type, and back.
-_TYPES: tuple[tuple[pa.DataType, str], ...] = (
-    (pa.string(), "string"),
-    (pa.timestamp("us", tz="UTC"), "timestamp"),
-    (pa.float64(), "double"),
-    (pa.float32(), "float"),
-    (pa.int64(), "bigint"),
-    (pa.int32(), "int"),
-    (pa.bool_(), "boolean"),
-    (pa.date32(), "date"),
-)
-# Hopsworks features have no NOT NULL constraint; the feature description carries it.
-NOT_NULL = "not null"
 # Offline time travel comes from Delta commits; the Kafka path needs no client-side delta-rs.
 TIME_TRAVEL_FORMAT = "DELTA"
 FINISHED = "FINISHED"
@@ -127,7 +123,7 @@ class HopsworksFeatureStore:
         if len(changed):
             self._insert(spec, group, changed)
         if len(stale):
-            group.remove_rows(stale)
+            self._remove(spec, group, stale)
         logger.info(
             "restored %s to the content of table version %d (%d rows re-written, %d removed)",
             spec.table_name,
@@ -150,21 +146,21 @@ class HopsworksFeatureStore:
         as_of_version: int | None = None,
     ) -> pd.DataFrame:
         """Rows with start <= event_time <= end, sorted by primary key."""
-        names = _columns(spec, columns)
+        names = checked_columns(spec, columns)
         group = self._group(spec)
         wanted = list(dict.fromkeys([*spec.primary_key, spec.event_time, *names]))
         if as_of_version == 0:
             raw = pd.DataFrame(columns=wanted)
         else:
             query = group.select(wanted)
-            condition = _condition(group, spec, symbol, interval, start, end)
+            condition = read_condition(group, spec, symbol, interval, start, end)
             if condition is not None:
                 query = query.filter(condition)
             if as_of_version is not None:
                 query = query.as_of(self._commit_time(spec, group, as_of_version))
             raw = query.read(dataframe_type="pandas")
-        frame = _typed(raw, spec, wanted)
-        frame = _within(frame, spec.event_time, _as_utc(start), _as_utc(end))
+        frame = typed_frame(raw, spec, wanted)
+        frame = within(frame, spec.event_time, as_utc(start), as_utc(end))
         frame = frame.sort_values(list(spec.primary_key), kind="stable").reset_index(drop=True)
         return frame[names]
 
@@ -180,7 +176,7 @@ class HopsworksFeatureStore:
         """The last n rows of one series by event time, oldest first."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        names = _columns(spec, columns)
+        names = checked_columns(spec, columns)
         frame = self.read(spec, symbol=symbol, interval=interval)
         tail = frame.sort_values(spec.event_time, kind="stable").tail(n) if n else frame.iloc[:0]
         return tail[names].reset_index(drop=True)
@@ -320,6 +316,18 @@ class HopsworksFeatureStore:
                 "and run the command again (the upsert is idempotent)"
             )
 
+    def _remove(self, spec: FeatureGroupSpec, group: Any, keys: pd.DataFrame) -> None:
+        """Delete rows by key (the SDK's offline delete runs delta-rs in this process)."""
+        try:
+            group.remove_rows(keys)
+        except Exception as error:  # the SDK raises REST, HDFS and delta-rs errors alike
+            raise StoreError(
+                f"could not remove {len(keys)} row(s) from {spec.table_name} "
+                f"({type(error).__name__}: {error}); Hopsworks deletes offline rows with delta-rs "
+                "on HopsFS, which needs the namenode load balancer (and hops-deltalake) outside "
+                "the cluster. Delete them in Hopsworks, or run the restore inside the cluster"
+            ) from None
+
     def _commits(self, group: Any) -> list[int]:
         return sorted(int(commit) for commit in group.commit_details())
 
@@ -363,166 +371,6 @@ class HopsworksFeatureStore:
     def _table(self, spec: FeatureGroupSpec) -> pa.Table:
         frame = self.read(spec)
         return pa.Table.from_pandas(frame, preserve_index=False).cast(spec.schema.remove_metadata())
-
-
-def hopsworks_features(spec: FeatureGroupSpec) -> list[Any]:
-    """The spec's columns as Hopsworks `Feature`s (offline type, key flags, NOT NULL note)."""
-    from hsfs.feature import Feature
-
-    return [
-        Feature(
-            name=field.name,
-            type=hopsworks_type(field.type),
-            description=NOT_NULL if not field.nullable else "",
-            primary=field.name in spec.primary_key,
-            partition=field.name in spec.partition_by,
-        )
-        for field in spec.schema
-    ]
-
-
-def hopsworks_type(data_type: pa.DataType) -> str:
-    """The Hopsworks offline type of an Arrow type; raises ValidationError for others."""
-    for arrow, hive in _TYPES:
-        if data_type.equals(arrow) or (pa.types.is_timestamp(data_type) and hive == "timestamp"):
-            return hive
-    raise ValidationError(
-        f"Arrow type {data_type} has no Hopsworks equivalent here; use one of "
-        f"{[str(a) for a, _ in _TYPES]}"
-    )
-
-
-def spec_from_group(group: Any) -> FeatureGroupSpec | None:
-    """A FeatureGroupSpec read back from a Hopsworks feature group (None if not ours)."""
-    arrow = {hive: a for a, hive in _TYPES}
-    fields = []
-    for feature in group.features:
-        if feature.type not in arrow:
-            return None
-        fields.append(
-            pa.field(feature.name, arrow[feature.type], nullable=feature.description != NOT_NULL)
-        )
-    if not group.primary_key or not group.event_time:
-        return None
-    try:
-        return FeatureGroupSpec(
-            name=group.name,
-            version=int(group.version),
-            schema=pa.schema(fields),
-            primary_key=tuple(group.primary_key),
-            event_time=group.event_time,
-            partition_by=tuple(group.partition_key or ()),
-            description=group.description or "",
-        )
-    except ValueError:
-        return None
-
-
-def check_same_schema(spec: FeatureGroupSpec, group: Any) -> None:
-    """Raise StoreError unless the stored group has the spec's columns, types and keys."""
-    stored = spec_from_group(group)
-    wanted = (spec.schema.remove_metadata(), spec.primary_key, spec.event_time)
-    if stored is None or (stored.schema, stored.primary_key, stored.event_time) != wanted:
-        found = "unreadable" if stored is None else f"{stored.schema}, key {stored.primary_key}"
-        raise StoreError(
-            f"feature group {spec.table_name} exists with another schema:\n  stored: {found}\n"
-            f"  wanted: {spec.schema}, key {spec.primary_key}\n"
-            "bump the group's version to change its schema"
-        )
-
-
-def diff_rows(
-    spec: FeatureGroupSpec, target: pd.DataFrame, now: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(keys present now but not in target, target rows missing or different now)."""
-    key = list(spec.primary_key)
-    joined = now[key].merge(target[key], on=key, how="left", indicator=True)
-    stale = now.loc[(joined["_merge"] == "left_only").to_numpy(), key]
-    both = target.merge(now, on=list(target.columns), how="left", indicator=True)
-    changed = target.loc[(both["_merge"] == "left_only").to_numpy()]
-    return stale.reset_index(drop=True), changed.reset_index(drop=True)
-
-
-def _condition(
-    group: Any,
-    spec: FeatureGroupSpec,
-    symbol: str | None,
-    interval: str | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> Any:
-    """The SDK filter for a read (timestamps go to Hopsworks at second precision)."""
-    parts = []
-    if symbol is not None:
-        parts.append(group.get_feature("symbol") == symbol)
-    if interval is not None:
-        parts.append(group.get_feature("interval") == interval)
-    if start is not None:
-        parts.append(group.get_feature(spec.event_time) >= _floor_second(_as_utc(start)))
-    if end is not None:
-        parts.append(group.get_feature(spec.event_time) <= _ceil_second(_as_utc(end)))
-    condition = None
-    for part in parts:
-        condition = part if condition is None else condition & part
-    return condition
-
-
-def _typed(raw: pd.DataFrame, spec: FeatureGroupSpec, names: list[str]) -> pd.DataFrame:
-    """The SDK's frame with the spec's dtypes (timestamps as UTC)."""
-    frame = raw.reindex(columns=names)
-    for name in names:
-        if pa.types.is_timestamp(spec.schema.field(name).type):
-            frame[name] = pd.to_datetime(frame[name], utc=True)
-    schema = pa.schema([spec.schema.field(n) for n in names]).remove_metadata()
-    try:
-        table = pa.Table.from_pandas(frame, preserve_index=False).cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
-        raise StoreError(
-            f"feature group {spec.table_name} returned rows that do not fit its schema ({error}); "
-            "check the group in the Hopsworks UI"
-        ) from None
-    return table.to_pandas()
-
-
-def _within(
-    frame: pd.DataFrame, event: str, start: datetime | None, end: datetime | None
-) -> pd.DataFrame:
-    keep = pd.Series(True, index=frame.index)
-    if start is not None:
-        keep &= frame[event] >= pd.Timestamp(start)
-    if end is not None:
-        keep &= frame[event] <= pd.Timestamp(end)
-    return frame[keep]
-
-
-def _columns(spec: FeatureGroupSpec, columns: Sequence[str] | None) -> list[str]:
-    if columns is None:
-        return list(spec.schema.names)
-    unknown = [c for c in columns if c not in spec.schema.names]
-    if unknown:
-        raise ValidationError(
-            f"feature group {spec.table_name} has no column(s) {unknown}; "
-            f"choose from {spec.schema.names}"
-        )
-    return list(columns)
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)
-    return (
-        stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    ).to_pydatetime()
-
-
-def _floor_second(value: datetime) -> datetime:
-    return value.replace(microsecond=0)
-
-
-def _ceil_second(value: datetime) -> datetime:
-    floor = value.replace(microsecond=0)
-    return floor if floor == value else floor + pd.Timedelta(seconds=1)
 
 
 def _ident(group: Any) -> tuple[str, Any]:
