@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from candlecast.errors import SettingsError
 from candlecast.settings import Settings, check_interval
 
 if TYPE_CHECKING:
@@ -114,7 +115,13 @@ def app_command(
     """
     from inference_app.app import launch
 
-    demo, url = launch(Settings.from_env(), host=host, port=port)
+    try:
+        demo, url = launch(Settings.from_env(), host=host, port=port)
+    except OSError:  # Gradio's "Cannot find empty port", or an address that cannot bind
+        raise SettingsError(
+            f"cannot serve on {host}:{port}: the port is in use or the address is not this "
+            "machine's; pick another with --port (e.g. --port 7861) or --host"
+        ) from None
     typer.echo(f"candlecast app serving on {url} (Ctrl-C to stop)")
     try:
         demo.block_thread()

@@ -104,3 +104,17 @@ def test_help(capsys, command: str) -> None:
     )
     for option in expected:
         assert option in out
+
+
+def test_app_on_a_busy_port_exits_1(env: AppWorld, capsys) -> None:
+    """It says the port is taken and how to choose another, instead of Gradio's traceback."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run_cli(capsys, "app", "--host", "127.0.0.1", "--port", str(port))
+    assert code == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in err and "--port" in err
+    assert "Traceback" not in err
