@@ -88,6 +88,7 @@ class Backend:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.fail_jobs = False
+        self.fail_deletes = False
 
     @contextmanager
     def locked(self) -> Iterator[dict[str, Any]]:
@@ -261,6 +262,8 @@ class StandinFeatureGroup:
     def remove_rows(
         self, delete_df: pd.DataFrame, write_options: dict | None = None, storage: str | None = None
     ) -> None:
+        if self._backend.fail_deletes:  # e.g. deltalake without HopsFS support in this process
+            raise OSError("delta-rs: unsupported object store scheme 'hdfs'")
         keys = _as_offline(delete_df)[self.primary_key]
         with self._backend.locked() as state:
             current = self._latest(state)

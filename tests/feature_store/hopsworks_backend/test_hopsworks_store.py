@@ -113,6 +113,19 @@ def test_restore_writes_the_old_content_as_a_new_commit(project: StandinProject)
     assert store.fingerprint(CANDLES) == _fingerprint_of(before)
 
 
+def test_a_delete_hopsworks_cannot_do_from_here_is_a_store_error(
+    project: StandinProject, backend: Backend
+) -> None:
+    """It explains where to delete rows when the SDK's client-side delete fails."""
+    store = adapter(project)
+    store.upsert(CANDLES, candle_frame(n=3))
+    version = store.table_version(CANDLES)
+    store.upsert(CANDLES, candle_frame(start="2024-01-04", n=2))
+    backend.fail_deletes = True
+    with pytest.raises(StoreError, match="could not remove 2 row.*Delete them in Hopsworks"):
+        store.restore(CANDLES, version)
+
+
 def test_time_splits_follow_event_time(project: StandinProject) -> None:
     """It asks the feature view for train / validation / test by time, labels apart."""
     store = adapter(project)
