@@ -149,13 +149,7 @@ class ModelBundle:
 
     def _forecaster(self) -> Any:
         if self._forecast_fn is None:
-            import tensorflow as tf
-
-            model = self._keras_model()
-            spec = tf.TensorSpec((None, self.window, len(self.feature_columns)), tf.float32)
-            self._forecast_fn = tf.function(
-                lambda x: model(x, training=False), input_signature=[spec]
-            )
+            self._forecast_fn = _compiled(self._keras_model())
         return self._forecast_fn
 
     def _keras_model(self) -> Any:
@@ -224,6 +218,21 @@ class ModelBundle:
             if data.get(key) is not None:
                 kwargs[key] = tuple(data[key])
         return cls(**kwargs, path=path)
+
+
+def _compiled(model: Any) -> Any:
+    """One traced inference function per Keras model (fixed signature: any batch size).
+
+    Kept on the model itself (outside Keras' attribute tracking), so bundle copies share it.
+    """
+    function = model.__dict__.get("_candlecast_forecast")
+    if function is None:
+        import tensorflow as tf
+
+        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+        function = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        object.__setattr__(model, "_candlecast_forecast", function)
+    return function
 
 
 def _jsonable(value: Any) -> Any:
