@@ -57,7 +57,8 @@ def forecast(
     Dates are the open times of the forecast candles, starting right after the last closed one.
     Exits 1 with a message on bad input, an empty store, no registered model or stale data.
     """
-    from inference_app.forecaster import Forecaster, StaleDataError
+    from inference_app.forecaster import Forecaster
+    from inference_app.freshness import StaleDataError
 
     settings = Settings.from_env().with_overrides(
         interval=check_interval(interval) if interval else None
@@ -73,7 +74,7 @@ def forecast(
 
 def forecast_text(result: Forecast) -> str:
     """The forecast as a header line and an aligned table."""
-    from inference_app.forecaster import format_time
+    from inference_app.freshness import format_time
     from inference_app.market import format_change, format_price
 
     header = (

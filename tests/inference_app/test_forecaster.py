@@ -13,7 +13,8 @@ from candlecast.errors import FeatureGroupNotFound, ModelNotFound, SettingsError
 from candlecast.settings import Settings
 from feature_pipeline.groups import CANDLES, FEATURES
 from feature_store import open_registry, open_store
-from inference_app.forecaster import Forecaster, check_days, freshness_of
+from inference_app.forecaster import Forecaster, check_days
+from inference_app.freshness import freshness_of
 
 
 @pytest.mark.parametrize("model", ["best", MLP, f"{PERSISTENCE}:1"])
