@@ -175,3 +175,17 @@ def test_freshness_turns_stale_after_a_missed_candle(forecaster: Forecaster) -> 
     )
     assert later.stale
     assert "candlecast daily --symbols BTCUSDT" in (later.warning() or "")
+
+
+def test_importing_the_app_loads_nothing_heavy() -> None:
+    """It imports the app, UI and CLI modules without Gradio, TensorFlow, Plotly or a store."""
+    import subprocess
+    import sys
+
+    heavy = ("gradio", "tensorflow", "keras", "plotly", "deltalake", "duckdb", "hopsworks")
+    code = (
+        "import sys, inference_app.app, inference_app.ui, inference_app.views, candlecast.cli_app\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
