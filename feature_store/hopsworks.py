@@ -149,15 +149,16 @@ class HopsworksFeatureStore:
         names = checked_columns(spec, columns)
         group = self._group(spec)
         wanted = list(dict.fromkeys([*spec.primary_key, spec.event_time, *names]))
-        if as_of_version == 0:
+        has_rows, as_of = self._snapshot(spec, group, as_of_version)
+        if not has_rows:  # a new group has no offline table to query yet
             raw = pd.DataFrame(columns=wanted)
         else:
             query = group.select(wanted)
             condition = read_condition(group, spec, symbol, interval, start, end)
             if condition is not None:
                 query = query.filter(condition)
-            if as_of_version is not None:
-                query = query.as_of(self._commit_time(spec, group, as_of_version))
+            if as_of is not None:
+                query = query.as_of(as_of)
             raw = query.read(dataframe_type="pandas")
         frame = typed_frame(raw, spec, wanted)
         frame = within(frame, spec.event_time, as_utc(start), as_utc(end))
@@ -177,9 +178,14 @@ class HopsworksFeatureStore:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         names = checked_columns(spec, columns)
-        frame = self.read(spec, symbol=symbol, interval=interval)
-        tail = frame.sort_values(spec.event_time, kind="stable").tail(n) if n else frame.iloc[:0]
-        return tail[names].reset_index(drop=True)
+        event = spec.event_time
+        times = self.read(spec, symbol=symbol, interval=interval, columns=[event])[event]
+        start = times.iloc[max(len(times) - n, 0)] if n and len(times) else None
+        if start is None:
+            return self.read(spec, columns=names).iloc[:0]
+        wanted = list(dict.fromkeys([event, *names]))
+        rows = self.read(spec, symbol=symbol, interval=interval, start=start, columns=wanted)
+        return rows.sort_values(event, kind="stable").tail(n)[names].reset_index(drop=True)
 
     def statistics(self, spec: FeatureGroupSpec) -> dict[str, ColumnStats]:
         """Per column: non-null count, nulls, min and max, computed exactly from the rows."""
@@ -331,14 +337,19 @@ class HopsworksFeatureStore:
     def _commits(self, group: Any) -> list[int]:
         return sorted(int(commit) for commit in group.commit_details())
 
-    def _commit_time(self, spec: FeatureGroupSpec, group: Any, version: int) -> int:
+    def _snapshot(
+        self, spec: FeatureGroupSpec, group: Any, version: int | None
+    ) -> tuple[bool, int | None]:
+        """(whether there are rows to read, the commit time to read as of; None: the latest)."""
         commits = self._commits(group)
-        if not 1 <= version <= len(commits):
+        if version is None:
+            return bool(commits), None
+        if not 0 <= version <= len(commits):
             raise StoreError(
                 f"feature group {spec.table_name}: cannot open table version {version}; "
                 f"it has versions 0..{len(commits)} (see `candlecast status`)"
             )
-        return commits[version - 1]
+        return version > 0, commits[version - 1] if version else None
 
     def _changes(self, spec: FeatureGroupSpec, data: pa.Table) -> tuple[pd.DataFrame, int, int]:
         """The frame's new rows and rows whose values differ from the stored ones, and counts."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from hopsworks_common.client.exceptions import FeatureStoreException
 from hopsworks_common.core.dataset_api import DatasetApi
 from hopsworks_common.job import Job
 from hopsworks_common.project import Project
@@ -330,6 +331,8 @@ class StandinQuery:
         self, online: bool = False, dataframe_type: str = "default", **kwargs: Any
     ) -> pd.DataFrame:
         assert not online, "the adapter reads the offline store"
+        if not self._group.commit_details():  # strict: the adapter must not query an empty group
+            raise FeatureStoreException(f"feature group {self._group.key} has no offline data yet")
         frame = self._group.rows(self._as_of)
         if self._condition is not None and len(frame):
             frame = frame[_evaluate(self._condition, frame)]
