@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import threading
@@ -306,7 +307,7 @@ class LocalFeatureStore:
         from deltalake.exceptions import DeltaError
 
         try:
-            dataset = table.to_pyarrow_dataset(partitions=partitions or None)
+            dataset = table.to_pyarrow_dataset(file_pruning_predicate=partitions or None)
             if by_partition:  # DuckDB keeps the scan order when there is no ORDER BY
                 dataset = in_partition_order(dataset, spec.partition_by)
             with _connect() as connection:
@@ -496,7 +497,7 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-_DATABASE: list[duckdb.DuckDBPyConnection] = []
+_DATABASE: dict[int, duckdb.DuckDBPyConnection] = {}
 _DATABASE_LOCK = threading.Lock()
 
 
@@ -505,8 +506,10 @@ def _connect() -> duckdb.DuckDBPyConnection:
     import duckdb
 
     with _DATABASE_LOCK:
-        if not _DATABASE:
+        database = _DATABASE.get(os.getpid())  # a forked child must not reuse its parent's
+        if database is None:
+            _DATABASE.clear()
             database = duckdb.connect()
             database.execute("SET GLOBAL TimeZone = 'UTC'")
-            _DATABASE.append(database)
-        return _DATABASE[0].cursor()
+            _DATABASE[os.getpid()] = database
+        return database.cursor()
