@@ -18,7 +18,14 @@ DEFAULT_HOST = "c.app.hopsworks.ai"
 def login(settings: Settings) -> Any:
     """The Hopsworks project named by the settings (network; Hopsworks has no offline mode)."""
     check_settings(settings)
-    import hopsworks
+    try:
+        import hopsworks
+    except ImportError:
+        raise SettingsError(
+            "CANDLECAST_STORE=hopsworks needs the Hopsworks SDK, which is not installed here; "
+            "run `make setup-hopsworks` and use .venv-hopsworks/bin/candlecast, or "
+            "pip install 'candlecast[hopsworks]'"
+        ) from None
 
     host = settings.hopsworks_host or DEFAULT_HOST
     logger.info("logging in to Hopsworks project %s at %s", settings.hopsworks_project, host)

@@ -43,6 +43,17 @@ def test_it_names_the_missing_setting(settings: Settings, missing: str) -> None:
         open_store(incomplete)
 
 
+def test_without_the_sdk_it_says_how_to_install_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It gives a SettingsError naming the set-up command when the SDK is not installed."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "hopsworks", None)  # `import hopsworks` now fails
+    with pytest.raises(SettingsError, match="make setup-hopsworks"):
+        open_store(settings)
+
+
 def test_a_failed_login_is_a_store_error_without_the_key(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
