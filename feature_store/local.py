@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import logging
 import os
-import random
-import re
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
 from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
+from feature_store.delta_tables import (
+    annotated_schema,
+    changed_predicate,
+    check_same_schema,
+    first_line,
+    merge_predicate,
+    plain_schema,
+    quote,
+    spec_from_table,
+    with_retries,
+)
 from feature_store.fingerprint import content_fingerprint
 from feature_store.ordering import in_partition_order, prefix_partitioned, sort_partition_runs
 from feature_store.storage import (
@@ -34,17 +41,6 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
 
 logger = logging.getLogger(__name__)
-
-# Field metadata that keeps the spec recoverable from the table alone (Delta rejects custom
-# table properties, but keeps per-field metadata).
-KEY_META = "candlecast.primary_key_position"
-EVENT_META = "candlecast.event_time"
-_TABLE_NAME = re.compile(r"^(?P<name>.+)_v(?P<version>\d+)$")
-MAX_ATTEMPTS = 30
-# deltalake re-parses the merge predicate unquoted when it checks a concurrent commit, so a
-# column named after an SQL keyword makes that check fail; such columns are not pinned.
-_UNPINNABLE = {"interval", "time", "date", "timestamp", "order", "group", "select", "where"}
-T = TypeVar("T")
 
 
 class LocalFeatureStore:
@@ -68,14 +64,14 @@ class LocalFeatureStore:
         existing = self._try_open(spec)
         if existing is None:
             existing = self._create(spec)
-        _check_same_schema(spec, existing)
+        check_same_schema(spec, existing)
 
     def list_groups(self) -> list[FeatureGroupSpec]:
         """Every feature group (all versions) found under the store's root."""
         specs = []
         for name in list_table_names(self.uri, self._options):
             table = self._load(table_uri(self.uri, name))
-            spec = _spec_from_table(name, table)
+            spec = spec_from_table(name, table)
             if spec is None:
                 logger.warning("skipping %s: not a candlecast feature group", name)
             else:
@@ -109,7 +105,7 @@ class LocalFeatureStore:
                 table_version=table.version(),
             )
 
-        result = _with_retries(merge, f"upsert into {spec.table_name}")
+        result = with_retries(merge, f"upsert into {spec.table_name}")
         logger.info("upsert %s: %s", spec.table_name, result)
         return result
 
@@ -127,7 +123,7 @@ class LocalFeatureStore:
         def restore() -> None:
             self._open(spec).restore(table_version)
 
-        _with_retries(restore, f"restore of {spec.table_name}")
+        with_retries(restore, f"restore of {spec.table_name}")
         logger.info("restored %s to table version %d", spec.table_name, table_version)
 
     # -- reads --------------------------------------------------------------------------------
@@ -163,7 +159,7 @@ class LocalFeatureStore:
             raise ValueError(f"n must be >= 0, got {n}")
         names = _columns(spec, columns)
         where, params = _filters(spec, symbol, interval, None, None)
-        event = _quote(spec.event_time)
+        event = quote(spec.event_time)
         sql = (
             f"SELECT {_select(names)} FROM (SELECT * FROM t {where} ORDER BY {event} DESC "
             f"LIMIT {int(n)}) ORDER BY {event}"
@@ -174,7 +170,7 @@ class LocalFeatureStore:
     def statistics(self, spec: FeatureGroupSpec) -> dict[str, ColumnStats]:
         """Per column: non-null count, nulls, min and max."""
         parts = [
-            f"count({_quote(n)}), count(*) - count({_quote(n)}), min({_quote(n)}), max({_quote(n)})"
+            f"count({quote(n)}), count(*) - count({quote(n)}), min({quote(n)}), max({quote(n)})"
             for n in spec.schema.names
         ]
         table = self._query(spec, f"SELECT {', '.join(parts)} FROM t", [], None)
@@ -188,7 +184,7 @@ class LocalFeatureStore:
 
     def series(self, spec: FeatureGroupSpec) -> list[SeriesSummary]:
         """Row count and first/last event time per (symbol, interval)."""
-        event = _quote(spec.event_time)
+        event = quote(spec.event_time)
         sql = (
             f'SELECT symbol, "interval", count(*), min({event}), max({event}) FROM t '
             'GROUP BY symbol, "interval" ORDER BY symbol, "interval"'
@@ -201,7 +197,7 @@ class LocalFeatureStore:
     def fingerprint(self, spec: FeatureGroupSpec) -> str:
         """sha256 of the content sorted by primary key: equal content, equal fingerprint."""
         table = self._read_sorted(spec, spec.schema.names, "", [], None, None, None)
-        return content_fingerprint(table.cast(_plain_schema(spec.schema)))
+        return content_fingerprint(table.cast(plain_schema(spec.schema)))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -219,7 +215,7 @@ class LocalFeatureStore:
         except DeltaError as error:
             what = "the table" if version is None else f"table version {version}"
             raise StoreError(
-                f"cannot open {what} at {uri}: {_first_line(error)}; check the location "
+                f"cannot open {what} at {uri}: {first_line(error)}; check the location "
                 "(`candlecast status` lists the groups and their versions)"
             ) from None
 
@@ -276,7 +272,7 @@ class LocalFeatureStore:
     ) -> pa.Table:
         """The selected columns in primary-key order (see ordering.py for the fast path)."""
         if not prefix_partitioned(spec.primary_key, spec.partition_by):
-            order = ", ".join(_quote(k) for k in spec.primary_key)
+            order = ", ".join(quote(k) for k in spec.primary_key)
             sql = f"SELECT {_select(names)} FROM t {where} ORDER BY {order}"
             return self._query(spec, sql, params, version, symbol=symbol, interval=interval)
         wanted = [*names, *(k for k in spec.primary_key if k not in names)]
@@ -315,117 +311,8 @@ class LocalFeatureStore:
                 return connection.sql(sql, params=params or None).to_arrow_table()
         except (DeltaError, duckdb.Error, OSError, pa.ArrowException) as error:
             raise StoreError(
-                f"reading feature group {spec.table_name} failed: {_first_line(error)}"
+                f"reading feature group {spec.table_name} failed: {first_line(error)}"
             ) from error
-
-
-def annotated_schema(spec: FeatureGroupSpec) -> pa.Schema:
-    """The spec's schema with the primary key and event time recorded as field metadata."""
-    fields = []
-    for field in spec.schema:
-        meta = dict(field.metadata or {})
-        if field.name in spec.primary_key:
-            meta[KEY_META.encode()] = str(spec.primary_key.index(field.name)).encode()
-        if field.name == spec.event_time:
-            meta[EVENT_META.encode()] = b"true"
-        fields.append(field.with_metadata(meta))
-    return pa.schema(fields)
-
-
-def merge_predicate(spec: FeatureGroupSpec, data: pa.Table) -> str:
-    """Join on the key, pinned to the frame's partitions and event-time range."""
-    parts = [f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.primary_key]
-    for column in spec.partition_by:
-        if column.lower() in _UNPINNABLE:
-            continue
-        values = sorted({v for v in data[column].to_pylist()})
-        parts.append(f"t.{_quote(column)} IN ({', '.join(_literal(v) for v in values)})")
-    bounds = pc.min_max(data[spec.event_time])
-    event = f"t.{_quote(spec.event_time)}"
-    parts.append(f"{event} >= {_literal(bounds['min'].as_py())}")
-    parts.append(f"{event} <= {_literal(bounds['max'].as_py())}")
-    return " AND ".join(parts)
-
-
-def changed_predicate(spec: FeatureGroupSpec) -> str:
-    """True for a matched row whose non-key values differ from the stored row."""
-    values = [n for n in spec.schema.names if n not in spec.primary_key]
-    return " OR ".join(f"(t.{_quote(n)} IS DISTINCT FROM s.{_quote(n)})" for n in values)
-
-
-def _with_retries(operation: Callable[[], T], what: str) -> T:
-    """Run a commit, retrying with jittered backoff when another writer committed first."""
-    from deltalake.exceptions import CommitFailedError, DeltaError
-
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return operation()
-        except (CommitFailedError, DeltaError) as error:
-            if not _is_conflict(error) or attempt == MAX_ATTEMPTS:
-                raise StoreError(
-                    f"{what} failed after {attempt} attempt(s): {_first_line(error)}"
-                ) from error
-            delay = min(2.0, 0.02 * 2**attempt) * (0.5 + random.random())
-            logger.info("%s: concurrent commit, retry %d in %.2fs", what, attempt, delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def _is_conflict(error: Exception) -> bool:
-    from deltalake.exceptions import CommitFailedError
-
-    text = str(error).lower()
-    return isinstance(error, CommitFailedError) or any(
-        word in text for word in ("conflict", "concurrent", "version already exists")
-    )
-
-
-def _spec_from_table(name: str, table: DeltaTable) -> FeatureGroupSpec | None:
-    match = _TABLE_NAME.match(name)
-    schema = pa.schema(table.schema().to_arrow())
-    keys = {}
-    event = None
-    for field in schema:
-        meta = {
-            k.decode() if isinstance(k, bytes) else k: v for k, v in (field.metadata or {}).items()
-        }
-        if KEY_META in meta:
-            keys[int(meta[KEY_META])] = field.name
-        if EVENT_META in meta:
-            event = field.name
-    if match is None or not keys or event is None:
-        return None
-    metadata = table.metadata()
-    return FeatureGroupSpec(
-        name=match["name"],
-        version=int(match["version"]),
-        schema=_plain_schema(schema),
-        primary_key=tuple(keys[i] for i in sorted(keys)),
-        event_time=event,
-        partition_by=tuple(metadata.partition_columns),
-        description=metadata.description or "",
-    )
-
-
-def _plain_schema(schema: pa.Schema) -> pa.Schema:
-    """The schema without metadata, strings as plain `string`."""
-    fields = []
-    for field in schema:
-        data_type = field.type
-        if pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type):
-            data_type = pa.string()
-        fields.append(pa.field(field.name, data_type, nullable=field.nullable))
-    return pa.schema(fields)
-
-
-def _check_same_schema(spec: FeatureGroupSpec, table: DeltaTable) -> None:
-    stored = _plain_schema(pa.schema(table.schema().to_arrow()))
-    wanted = _plain_schema(spec.schema)
-    if not stored.equals(wanted):
-        raise StoreError(
-            f"feature group {spec.table_name} exists with another schema:\n  stored: {stored}\n"
-            f"  wanted: {wanted}\nbump the group's version to change its schema"
-        )
 
 
 def _columns(spec: FeatureGroupSpec, columns: Sequence[str] | None) -> list[str]:
@@ -448,7 +335,7 @@ def _filters(
     end: datetime | None,
 ) -> tuple[str, list[Any]]:
     clauses, params = [], []
-    event = _quote(spec.event_time)
+    event = quote(spec.event_time)
     for clause, value in (
         ("symbol = ?", symbol),
         ('"interval" = ?', interval),
@@ -471,30 +358,12 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 def _to_frame(table: pa.Table, spec: FeatureGroupSpec, names: list[str]) -> pd.DataFrame:
-    schema = _plain_schema(pa.schema([spec.schema.field(n) for n in names]))
+    schema = plain_schema(pa.schema([spec.schema.field(n) for n in names]))
     return table.cast(schema).to_pandas()
 
 
 def _select(names: Sequence[str]) -> str:
-    return ", ".join(_quote(n) for n in names)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return f"'{value.isoformat()}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, bool | int | float):
-        return repr(value)
-    raise ValidationError(f"cannot use {value!r} ({type(value).__name__}) as a key value")
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return ", ".join(quote(n) for n in names)
 
 
 _DATABASE: dict[int, duckdb.DuckDBPyConnection] = {}
