@@ -28,7 +28,7 @@ from feature_store.hopsworks_frames import (
     typed_frame,
     within,
 )
-from feature_store.hopsworks_login import login
+from feature_store.hopsworks_login import login, sdk_boundary
 from feature_store.hopsworks_registry import HopsworksModelRegistry
 from feature_store.hopsworks_schema import check_same_schema, hopsworks_features, spec_from_group
 from feature_store.validate import conform
@@ -70,10 +70,12 @@ class HopsworksFeatureStore:
 
     # -- groups -------------------------------------------------------------------------------
 
+    @sdk_boundary("create feature group")
     def ensure(self, spec: FeatureGroupSpec) -> None:
         """Create the group if missing; raise StoreError if it exists with another schema."""
         self._group(spec, create=True)
 
+    @sdk_boundary("list feature groups")
     def list_groups(self) -> list[FeatureGroupSpec]:
         """Every feature group (all versions) whose features map to Arrow types."""
         specs = []
@@ -85,12 +87,14 @@ class HopsworksFeatureStore:
                 specs.append(spec)
         return sorted(specs, key=lambda s: (s.name, s.version))
 
+    @sdk_boundary("read the commits of a feature group")
     def table_version(self, spec: FeatureGroupSpec) -> int:
         """The number of offline commits: 0 for a new group, +1 per materialised write."""
         return len(self._commits(self._group(spec)))
 
     # -- writes -------------------------------------------------------------------------------
 
+    @sdk_boundary("write to a feature group")
     def upsert(self, spec: FeatureGroupSpec, frame: pd.DataFrame) -> WriteResult:
         """Validate and cast, insert as an upsert and wait until the rows are offline."""
         data = conform(spec, frame)
@@ -106,6 +110,7 @@ class HopsworksFeatureStore:
         logger.info("upsert %s: %s", spec.table_name, result)
         return result
 
+    @sdk_boundary("restore a feature group")
     def restore(self, spec: FeatureGroupSpec, table_version: int) -> None:
         """Write a new commit whose content equals `table_version` (Hopsworks cannot rewind)."""
         current = self.table_version(spec)
@@ -134,6 +139,7 @@ class HopsworksFeatureStore:
 
     # -- reads --------------------------------------------------------------------------------
 
+    @sdk_boundary("read a feature group")
     def read(
         self,
         spec: FeatureGroupSpec,
@@ -224,6 +230,7 @@ class HopsworksFeatureStore:
 
     # -- feature views ------------------------------------------------------------------------
 
+    @sdk_boundary("create the feature view")
     def feature_view(self, spec: FeatureGroupSpec, *, labels: Sequence[str] = ("close",)) -> Any:
         """The group's Hopsworks feature view (all columns, `labels` as the label columns)."""
         group = self._group(spec)
@@ -235,6 +242,7 @@ class HopsworksFeatureStore:
             labels=list(labels),
         )
 
+    @sdk_boundary("split the feature view's training data")
     def time_splits(
         self,
         spec: FeatureGroupSpec,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from candlecast.errors import SettingsError, StoreError
 
@@ -11,6 +13,7 @@ if TYPE_CHECKING:
     from candlecast.settings import Settings
 
 logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_HOST = "c.app.hopsworks.ai"
 
@@ -64,3 +67,39 @@ def _without(error: Exception, secret: str | None) -> str:
     """The error's text with the API key blanked out, should the SDK ever echo it."""
     text = str(error)
     return text.replace(secret, "***") if secret else text
+
+
+def sdk_boundary(what: str) -> Callable[[F], F]:
+    """Turn the SDK's REST, job, Kafka and connection errors raised by `what` into StoreErrors."""
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except _sdk_errors() as error:
+                raise StoreError(
+                    f"Hopsworks could not {what} ({type(error).__name__}: {error}); check the "
+                    "project in the Hopsworks UI (jobs, feature groups, models) and run the "
+                    "command again"
+                ) from None
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def _sdk_errors() -> tuple[type[Exception], ...]:
+    import requests
+    from hopsworks_common.client import exceptions as sdk
+
+    return (
+        sdk.RestAPIError,
+        sdk.FeatureStoreException,
+        sdk.JobException,
+        sdk.JobExecutionException,
+        sdk.KafkaException,
+        sdk.DatasetException,
+        sdk.ModelRegistryException,
+        requests.RequestException,
+    )

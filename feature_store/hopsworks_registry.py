@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from candlecast.errors import ModelNotFound, StoreError, ValidationError
 from feature_store.base import SELECTION_METRIC, ModelVersion
-from feature_store.hopsworks_login import login
+from feature_store.hopsworks_login import login, sdk_boundary
 from feature_store.local_registry import (
     VERSION_FILE,
     _record,
@@ -51,6 +51,7 @@ class HopsworksModelRegistry:
         project = login(settings)
         return cls(project.get_model_registry(), project.get_dataset_api())
 
+    @sdk_boundary("register the model")
     def register(
         self,
         name: str,
@@ -86,6 +87,7 @@ class HopsworksModelRegistry:
         logger.info("registered %s version %s in Hopsworks", name, saved.version)
         return self.get(name, int(saved.version))
 
+    @sdk_boundary("get the model")
     def get(self, name: str, version: int | None = None) -> ModelVersion:
         """One version (the latest when version is None), downloaded to the SDK's model cache."""
         check_name(name)
@@ -105,6 +107,7 @@ class HopsworksModelRegistry:
                 )
         return _downloaded(name, model)
 
+    @sdk_boundary("list models")
     def list(self, name: str | None = None) -> list[ModelVersion]:
         """All versions (of one name, or of every name), oldest first per name.
 
@@ -114,6 +117,7 @@ class HopsworksModelRegistry:
         names = [name] if name is not None else self._names()
         return [_downloaded(n, m) for n in names for m in self._models(n)]
 
+    @sdk_boundary("find the best model")
     def best(
         self,
         metric: str = SELECTION_METRIC,

@@ -90,6 +90,7 @@ class Backend:
         self.root.mkdir(parents=True, exist_ok=True)
         self.fail_jobs = False
         self.fail_deletes = False
+        self.fail_reads = False
 
     @contextmanager
     def locked(self) -> Iterator[dict[str, Any]]:
@@ -331,6 +332,8 @@ class StandinQuery:
         self, online: bool = False, dataframe_type: str = "default", **kwargs: Any
     ) -> pd.DataFrame:
         assert not online, "the adapter reads the offline store"
+        if self._group._backend.fail_reads:
+            raise FeatureStoreException("Could not read data using Hopsworks Query Service.")
         if not self._group.commit_details():  # strict: the adapter must not query an empty group
             raise FeatureStoreException(f"feature group {self._group.key} has no offline data yet")
         frame = self._group.rows(self._as_of)

@@ -101,6 +101,15 @@ def test_a_failed_materialisation_job_fails_the_upsert(
     assert len(store.read(CANDLES)) == 3
 
 
+def test_sdk_errors_become_one_line_store_errors(project: StandinProject, backend: Backend) -> None:
+    """It reports an SDK failure (here the query service) as a StoreError naming the action."""
+    store = adapter(project)
+    store.upsert(CANDLES, candle_frame(n=3))
+    backend.fail_reads = True
+    with pytest.raises(StoreError, match="could not read a feature group .*Query Service"):
+        store.read(CANDLES)
+
+
 def test_time_bounds_are_exact_below_a_second(project: StandinProject) -> None:
     """It filters inclusively at microsecond precision though Hopsworks filters by second."""
     store = adapter(project)
