@@ -8,6 +8,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from tqdm.auto import tqdm
 
 from training_pipeline.bundle import ModelBundle
 from training_pipeline.config import TrainConfig
@@ -28,6 +29,7 @@ def fit_model(
     *,
     origins: np.ndarray | None = None,
     callbacks: list[Any] | None = None,
+    progress: bool = False,
 ) -> keras.Model:
     """Train a freshly built, seeded model on `origins` (the training split by default).
 
@@ -37,15 +39,16 @@ def fit_model(
     model = build_model(kind, arch, n_features=data.n_features, horizon=data.horizon)
     x, y = data.arrays(data.splits.train if origins is None else origins, arch.window)
     val = data.arrays(data.splits.val, arch.window)
-    history = model.fit(
-        x,
-        y,
-        validation_data=val,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        callbacks=[*(callbacks or []), early_stopping(config)],
-        verbose=0,
-    )
+    with tqdm(total=config.epochs, desc=f"training {kind}", disable=not progress) as bar:
+        history = model.fit(
+            x,
+            y,
+            validation_data=val,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            callbacks=[*(callbacks or []), early_stopping(config), EpochBar(bar)],
+            verbose=0,
+        )
     logger.info(
         "%s %s: %d epochs, best val loss %.4f",
         kind,
@@ -54,6 +57,17 @@ def fit_model(
         min(history.history["val_loss"]),
     )
     return model
+
+
+class EpochBar(keras.callbacks.Callback):
+    """Advance a progress bar after each epoch (early stopping may end it before the total)."""
+
+    def __init__(self, bar: tqdm) -> None:
+        super().__init__()
+        self.bar = bar
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.bar.update(1)
 
 
 def early_stopping(config: TrainConfig) -> keras.callbacks.EarlyStopping:

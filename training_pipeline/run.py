@@ -76,7 +76,7 @@ def run(
     versions = [register(registry, persistence)]
     for kind in config.models:
         arch, hyperparameters = tune(kind, data, config, progress=progress)
-        model = fit_model(kind, arch, data, config)
+        model = fit_model(kind, arch, data, config, progress=progress)
         bundle = network_bundle(kind, arch, hyperparameters, model, data, device=device)
         if config.calibrate:
             bundle = calibrate(bundle, data)
