@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from candlecast.settings import Settings
+
+if TYPE_CHECKING:
+    from feature_store.base import FeatureGroupSpec
 
 STATUS_HELP = (
     "Show what is in the feature store and the model registry.\n\n"
@@ -34,8 +39,15 @@ def status(
     from feature_store import open_registry, open_store
 
     settings = Settings.from_env()
-    document = collect_status(open_store(settings), open_registry(settings))
+    document = collect_status(open_store(settings), open_registry(settings), _progress)
     typer.echo(json.dumps(document, indent=2) if as_json else render_status(document))
+
+
+def _progress(groups: list[FeatureGroupSpec]) -> Iterable[FeatureGroupSpec]:
+    """A progress bar on stderr over the groups being read (hidden when stderr is no terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(groups, desc="reading feature groups", unit="group", file=sys.stderr, disable=None)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from feature_store.base import SELECTION_METRIC, FeatureStore, ModelRegistry, ModelVersion
+from feature_store.base import (
+    SELECTION_METRIC,
+    FeatureGroupSpec,
+    FeatureStore,
+    ModelRegistry,
+    ModelVersion,
+)
 
 
-def collect_status(store: FeatureStore, registry: ModelRegistry) -> dict[str, Any]:
-    """The `candlecast status --json` document: store, feature groups and models."""
+def collect_status(
+    store: FeatureStore,
+    registry: ModelRegistry,
+    progress: Callable[[list[FeatureGroupSpec]], Iterable[FeatureGroupSpec]] = iter,
+) -> dict[str, Any]:
+    """The `candlecast status --json` document: store, feature groups and models.
+
+    `progress` wraps the list of groups (e.g. in a progress bar); each group is read in full
+    for its fingerprint.
+    """
     return {
         "store": {"backend": store.backend, "uri": store.uri},
-        "feature_groups": [_group(store, spec) for spec in store.list_groups()],
+        "feature_groups": [_group(store, spec) for spec in progress(store.list_groups())],
         "models": models_status(registry.list()),
     }
 
@@ -57,7 +71,7 @@ def render_status(status: dict[str, Any]) -> str:
         lines.append("feature groups: none yet (run `candlecast backfill`)")
     for group in groups:
         lines.append(
-            f"feature group {group['name']} v{group['version']}: {group['rows']} rows, "
+            f"feature group {group['name']} v{group['version']}: {group['rows']:,} rows, "
             f"fingerprint {group['fingerprint'][:12]}"
         )
         lines.append(f"  {'symbol':<12}{'interval':<10}{'rows':>8}  {'first':<20}{'last':<20}")
@@ -77,7 +91,7 @@ def iso_utc(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _group(store: FeatureStore, spec: Any) -> dict[str, Any]:
+def _group(store: FeatureStore, spec: FeatureGroupSpec) -> dict[str, Any]:
     series = store.series(spec)
     return {
         "name": spec.name,

@@ -134,14 +134,31 @@ def plain_schema(schema: pa.Schema) -> pa.Schema:
 
 
 def check_same_schema(spec: FeatureGroupSpec, table: DeltaTable) -> None:
-    """Raise StoreError when the stored table's schema differs from the spec's."""
+    """Raise StoreError when the stored table's schema or partitioning differs from the spec's."""
     stored = plain_schema(pa.schema(table.schema().to_arrow()))
     wanted = plain_schema(spec.schema)
-    if not stored.equals(wanted):
-        raise StoreError(
-            f"feature group {spec.table_name} exists with another schema:\n  stored: {stored}\n"
-            f"  wanted: {wanted}\nbump the group's version to change its schema"
-        )
+    partitions = tuple(table.metadata().partition_columns)
+    if stored.equals(wanted) and partitions == tuple(spec.partition_by):
+        return
+    differences = (
+        [f"it is partitioned by {list(partitions)}"] if partitions != spec.partition_by else []
+    )
+    for field in wanted:
+        if field.name not in stored.names:
+            differences.append(f"it has no column {field.name!r}")
+        elif not stored.field(field.name).equals(field):
+            differences.append(f"it stores {field.name!r} as {_describe(stored.field(field.name))}")
+    differences += [f"it also has {n!r}" for n in stored.names if n not in wanted.names]
+    if not differences:
+        differences.append(f"its columns are in another order: {stored.names}")
+    raise StoreError(
+        f"feature group {spec.table_name} exists with another schema ({'; '.join(differences)}); "
+        "bump the group's version to change its schema or partitioning"
+    )
+
+
+def _describe(field: pa.Field) -> str:
+    return f"{field.type}{'' if field.nullable else ' not null'}"
 
 
 def quote(name: str) -> str:

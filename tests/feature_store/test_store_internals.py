@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_adapters import candle_frame
 
-from candlecast.errors import ValidationError
+from candlecast.errors import StoreError, ValidationError
 from feature_pipeline.groups import CANDLES
+from feature_store.base import FeatureGroupSpec
+from feature_store.delta_tables import merge_predicate, with_retries
 from feature_store.fingerprint import content_fingerprint
 from feature_store.local import LocalFeatureStore
 from feature_store.ordering import prefix_partitioned, sort_partition_runs
@@ -112,3 +114,51 @@ def test_a_fresh_process_store_sees_the_same_fingerprint(tmp_path: Path) -> None
     one.upsert(CANDLES, candle_frame(n=30))
     two = LocalFeatureStore(str(tmp_path))
     assert one.fingerprint(CANDLES) == two.fingerprint(CANDLES)
+
+
+def test_a_lost_commit_race_is_retried(tmp_path: Path) -> None:
+    """It retries a merge whose commit lost to an overlapping writer, and keeps both writes."""
+    from deltalake import DeltaTable
+
+    store = LocalFeatureStore(str(tmp_path))
+    store.upsert(CANDLES, candle_frame(n=5))
+    uri = str(tmp_path / CANDLES.table_name)
+    rival = conform(CANDLES, candle_frame(start="2024-01-04", n=5, seed=1))  # overlaps ours
+    ours = conform(CANDLES, candle_frame(n=5, seed=2))
+    attempts = []
+
+    def merge_after_a_rival_commit() -> int:
+        stale = DeltaTable(uri)  # opened before the rival commits
+        if not attempts:
+            store.upsert(CANDLES, rival.to_pandas())
+        attempts.append(stale.version())
+        stale.merge(
+            ours, merge_predicate(CANDLES, ours), source_alias="s", target_alias="t"
+        ).when_matched_update_all().when_not_matched_insert_all().execute()
+        return stale.version()
+
+    with_retries(merge_after_a_rival_commit, "test merge")
+    assert len(attempts) == 2 and attempts[1] > attempts[0]
+    stored = store.read(CANDLES)
+    assert len(stored) == 8
+    np.testing.assert_allclose(stored["close"].iloc[:5], ours["close"].to_numpy())
+    np.testing.assert_allclose(stored["close"].iloc[5:], rival["close"].to_numpy()[2:])
+
+
+def test_schema_mismatches_are_named(tmp_path: Path) -> None:
+    """It says which column or partitioning differs when a group exists with another schema."""
+    store = LocalFeatureStore(str(tmp_path))
+    store.ensure(CANDLES)
+    retyped = CANDLES.schema.set(10, pa.field("trades", pa.float64()))
+    with pytest.raises(StoreError, match="it stores 'trades' as int64"):
+        store.ensure(FeatureGroupSpec("candles", 1, retyped))
+    with pytest.raises(StoreError, match="partitioned by"):
+        store.ensure(FeatureGroupSpec("candles", 1, CANDLES.schema, partition_by=("symbol",)))
+
+
+def test_reading_a_version_that_does_not_exist_is_a_store_error(tmp_path: Path) -> None:
+    """It raises StoreError (not a deltalake error) for a table version that never existed."""
+    store = LocalFeatureStore(str(tmp_path))
+    store.upsert(CANDLES, candle_frame(n=3))
+    with pytest.raises(StoreError, match="version 99"):
+        store.read(CANDLES, as_of_version=99)
