@@ -35,6 +35,7 @@ class TrainConfig:
     tune_rows: int | None = 1500
     seed: int = 42
     calibrate: bool = True
+    mixed_precision: bool = False  # float16 compute on a GPU; ignored on CPU
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.models if k not in KINDS]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -118,6 +120,18 @@ def conformal_band(bundle: ModelBundle, data: TrainingSet) -> dict[str, list[flo
     n = len(origins)
     level = min(1.0, np.ceil((n + 1) * COVERAGE) / n)
     return {"scale": np.quantile(scores, level, axis=0, method="higher").tolist()}
+
+
+@contextmanager
+def precision(config: TrainConfig, device: str) -> Iterator[str]:
+    """Use the mixed_float16 policy inside the block when asked for and on a GPU; yield it."""
+    policy = "mixed_float16" if config.mixed_precision and device == "GPU" else "float32"
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield policy
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def device_name() -> str:

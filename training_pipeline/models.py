@@ -83,8 +83,9 @@ def build_model(
     inputs = keras.Input(shape=(arch.window, n_features), name="window")
     x = _mlp_body(inputs, arch) if kind == "mlp" else _lstm_body(inputs, arch)
     # A zero-initialised output starts every model at the persistence forecast (median return 0).
-    x = layers.Dense(horizon * 3, kernel_initializer="zeros", name="quantiles")(x)
-    outputs = QuantileHead(horizon, name="forecast")(x)
+    # The head stays float32 under a mixed-precision policy (GPU): quantile gaps are small numbers.
+    x = layers.Dense(horizon * 3, kernel_initializer="zeros", name="quantiles", dtype="float32")(x)
+    outputs = QuantileHead(horizon, name="forecast", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name=kind)
     if compile_model:
         model.compile(

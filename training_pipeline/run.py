@@ -61,7 +61,7 @@ def run(
     """Train, evaluate and register persistence plus each model kind of `config` for one series."""
     from training_pipeline.data import load_feature_view
     from training_pipeline.dataset import prepare
-    from training_pipeline.fit import calibrate, device_name, fit_model
+    from training_pipeline.fit import calibrate, device_name, fit_model, precision
     from training_pipeline.register import evaluate, network_bundle, persistence_bundle, register
     from training_pipeline.tune import tune
 
@@ -75,8 +75,9 @@ def run(
     persistence = evaluate(persistence_bundle(data), persistence_bundle(data), data)
     versions = [register(registry, persistence)]
     for kind in config.models:
-        arch, hyperparameters = tune(kind, data, config, progress=progress)
-        model = fit_model(kind, arch, data, config, progress=progress)
+        with precision(config, device):
+            arch, hyperparameters = tune(kind, data, config, progress=progress)
+            model = fit_model(kind, arch, data, config, progress=progress)
         bundle = network_bundle(kind, arch, hyperparameters, model, data, device=device)
         if config.calibrate:
             bundle = calibrate(bundle, data)

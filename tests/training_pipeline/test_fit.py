@@ -30,3 +30,23 @@ def test_noise_is_shrunk_away_and_bands_cover_80_percent_on_validation(
     raw_median = raw.forecast(raw.inputs(data.view.frame, origins))[..., 1]
     np.testing.assert_allclose(forecast[..., 1], factor * raw_median, atol=1e-12)
     assert len(bundle.band["scale"]) == data.horizon
+
+
+def test_mixed_precision_keeps_the_forecast_in_float32() -> None:
+    """It computes in float16 under the GPU policy but outputs float32 quantiles, then restores."""
+    import keras
+
+    from training_pipeline.config import TrainConfig
+    from training_pipeline.fit import precision
+    from training_pipeline.models import Architecture, build_model
+
+    config = TrainConfig(mixed_precision=True)
+    with precision(config, "CPU") as policy:
+        assert policy == "float32"
+    with precision(config, "GPU") as policy:
+        assert policy == "mixed_float16"
+        model = build_model("lstm", Architecture(window=4, units=4), n_features=3, horizon=7)
+        assert model.get_layer("quantiles").compute_dtype == "float32"
+        assert model.output.dtype == "float32"
+        assert model.layers[1].compute_dtype == "float16"
+    assert keras.mixed_precision.global_policy().name == "float32"

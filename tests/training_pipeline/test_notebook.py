@@ -23,6 +23,7 @@ def tiny_parameters(data_dir: Path, home: Path) -> str:
             "EPOCHS = 2",
             f'SOURCE = "csv:{data_dir / "BTCUSDT_1d.csv"}"',
             f'HOME = "{home}"',
+            "MIXED_PRECISION = False",
             'CONFIG_OVERRIDES = {"windows": (5,), "val_size": 120, "test_size": 120}',
         ]
     )
