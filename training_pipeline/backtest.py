@@ -7,9 +7,9 @@ import pandas as pd
 
 from training_pipeline import metrics as m
 from training_pipeline.bundle import ModelBundle
+from training_pipeline.config import EVAL_HORIZONS
 from training_pipeline.data import FeatureView
 
-EVAL_HORIZONS = (1, 3, 7, 14, 30)
 SELECTION_HORIZONS = tuple(range(1, 8))
 BACKTEST_COLUMNS = (
     "origin_time",
@@ -60,7 +60,7 @@ def walk_forward(
         }
     )
     frame["origin_time"] = pd.to_datetime(frame["origin_time"], utc=True)
-    return frame
+    return frame[list(BACKTEST_COLUMNS)]
 
 
 def drift_returns(close: np.ndarray, origins: np.ndarray) -> np.ndarray:

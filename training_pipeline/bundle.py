@@ -121,14 +121,8 @@ class ModelBundle:
         from the last row's close (quantiles 0.1 / 0.5 / 0.9).
         """
         out = self.forecast(self.inputs(features))[0]
-        return pd.DataFrame(
-            {
-                "horizon": np.arange(1, self.horizon + 1),
-                "low": out[:, 0],
-                "median": out[:, 1],
-                "high": out[:, 2],
-            }
-        )
+        values = (np.arange(1, self.horizon + 1), out[:, 0], out[:, 1], out[:, 2])
+        return pd.DataFrame(dict(zip(FORECAST_COLUMNS, values, strict=True)))
 
     def backtest(self) -> pd.DataFrame:
         """The walk-forward predictions over the test period (empty frame if none were saved)."""

@@ -8,6 +8,8 @@ from typing import Any
 from candlecast.errors import SettingsError
 
 KINDS = ("mlp", "lstm")
+# The horizons every registered model reports test-period metrics for.
+EVAL_HORIZONS = (1, 3, 7, 14, 30)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from feature_store.base import SELECTION_METRIC, ModelVersion
+from training_pipeline.config import EVAL_HORIZONS
 
-EVAL_HORIZONS = (1, 3, 7, 14, 30)
 _PER_HORIZON = (
     "mae",
     "persistence_mae",
