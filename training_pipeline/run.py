@@ -27,7 +27,11 @@ class TrainReport:
 
     @property
     def best(self) -> ModelVersion:
-        return min(self.versions, key=lambda v: v.metrics[SELECTION_METRIC])
+        """Lowest validation ratio; on a tie persistence, the simpler model, wins."""
+        return min(
+            self.versions,
+            key=lambda v: (v.metrics[SELECTION_METRIC], v.metadata.get("kind") != "persistence"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +77,7 @@ def run(
     logger.info("training %s on %s %s (%d rows)", config.models, symbol, interval, len(view.frame))
 
     persistence = evaluate(persistence_bundle(data), persistence_bundle(data), data)
-    versions = [register(registry, persistence)]
+    versions = []
     for kind in config.models:
         with precision(config, device):
             arch, hyperparameters = tune(kind, data, config, progress=progress)
@@ -82,4 +86,6 @@ def run(
         if config.calibrate:
             bundle = calibrate(bundle, data)
         versions.append(register(registry, evaluate(bundle, persistence, data)))
+    # Registered last, so the registry's tie-break (newest first) prefers persistence on a tie.
+    versions.insert(0, register(registry, persistence))
     return TrainReport(symbol, interval, device, view.data_version(), versions)

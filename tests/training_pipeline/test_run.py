@@ -32,6 +32,7 @@ def test_a_tiny_run_learns_what_persistence_cannot(
     assert mlp.metrics["mae_ratio_h1"] < 0.75
     assert mlp.metrics["dm_p_h1"] < 0.01
     assert report.best.name == "synthusdt-1d-mlp"
+    assert persistence.created >= mlp.created  # registered last: it wins the registry's ties
     assert registry.best(where={"symbol": "SYNTHUSDT"}).name == "synthusdt-1d-mlp"
     assert mlp.metadata["table_version"] == feature_store.table_version(FEATURES)
 
@@ -41,6 +42,26 @@ def test_a_tiny_run_learns_what_persistence_cannot(
     assert len(backtest) == tiny_config.test_size * tiny_config.horizon
     assert backtest["origin_time"].min() > pd.Timestamp(bundle.data["trained_until"])
     assert bundle.predict(synthetic.tail(5))["median"].abs().max() > 0
+
+
+def test_persistence_wins_a_tie() -> None:
+    """It names persistence the best model when a network only matches it on validation."""
+    from datetime import UTC, datetime
+
+    from feature_store.base import ModelVersion
+    from training_pipeline.run import TrainReport
+
+    def version(kind: str) -> ModelVersion:
+        return ModelVersion(
+            name=f"x-1d-{kind}",
+            version=1,
+            created=datetime.now(UTC),
+            metrics={SELECTION_METRIC: 1.0},
+            metadata={"kind": kind},
+        )
+
+    report = TrainReport("X", "1d", "CPU", {}, [version("lstm"), version("persistence")])
+    assert report.best.name == "x-1d-persistence"
 
 
 @pytest.fixture
