@@ -95,12 +95,22 @@ class ModelBundle:
 
     def forecast(self, inputs: np.ndarray) -> np.ndarray:
         """Log-return quantiles for model inputs: shape (n, horizon, 3) as (low, median, high)."""
-        n = len(inputs)
         if self.kind == "persistence":
-            low, high = np.asarray(self.band["low"]), np.asarray(self.band["high"])
-            out = np.zeros((n, self.horizon, 3))
-            out[..., 0], out[..., 2] = low, high
-            return out
+            out = self._persistence(len(inputs))
+        else:
+            out = self._network(inputs)
+        # Networks are monotone by construction and a persistence band holds 0 in practice;
+        # this guarantees low <= median <= high whatever a band or float round-off says.
+        out[..., 0] = np.minimum(out[..., 0], out[..., 1])
+        out[..., 2] = np.maximum(out[..., 2], out[..., 1])
+        return out
+
+    def _persistence(self, n: int) -> np.ndarray:
+        out = np.zeros((n, self.horizon, 3))
+        out[..., 0], out[..., 2] = np.asarray(self.band["low"]), np.asarray(self.band["high"])
+        return out
+
+    def _network(self, inputs: np.ndarray) -> np.ndarray:
         raw = np.asarray(self._forecaster()(np.asarray(inputs, dtype=np.float32)), np.float64)
         out = raw * np.asarray(self.target_scale)[None, :, None]
         if self.shrink is not None:
@@ -109,9 +119,6 @@ class ModelBundle:
             scale, median = np.asarray(self.band["scale"]), out[..., 1]
             out[..., 0] = median - scale * (median - out[..., 0])
             out[..., 2] = median + scale * (out[..., 2] - median)
-        # The head is monotone by construction; this only guards float round-off.
-        out[..., 0] = np.minimum(out[..., 0], out[..., 1])
-        out[..., 2] = np.maximum(out[..., 2], out[..., 1])
         return out
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,11 @@ from typing import Any
 from candlecast.settings import Settings
 from feature_store.base import SELECTION_METRIC, FeatureStore, ModelRegistry, ModelVersion
 from training_pipeline.config import DEFAULT, TrainConfig
+from training_pipeline.data import load_feature_view
+from training_pipeline.dataset import prepare
+from training_pipeline.fit import calibrate, device_name, fit_model, precision
+from training_pipeline.register import evaluate, network_bundle, persistence_bundle, register
+from training_pipeline.tune import tune
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +68,6 @@ def run(
     progress: bool = True,
 ) -> TrainReport:
     """Train, evaluate and register persistence plus each model kind of `config` for one series."""
-    from training_pipeline.data import load_feature_view
-    from training_pipeline.dataset import prepare
-    from training_pipeline.fit import calibrate, device_name, fit_model, precision
-    from training_pipeline.register import evaluate, network_bundle, persistence_bundle, register
-    from training_pipeline.tune import tune
-
     symbol = symbol or settings.symbols[0]
     interval = interval or settings.interval
     view = load_feature_view(store, symbol, interval)
@@ -76,7 +75,8 @@ def run(
     device = device_name()
     logger.info("training %s on %s %s (%d rows)", config.models, symbol, interval, len(view.frame))
 
-    persistence = evaluate(persistence_bundle(data), persistence_bundle(data), data)
+    baseline = persistence_bundle(data)
+    persistence = evaluate(baseline, baseline, data)
     versions = []
     for kind in config.models:
         with precision(config, device):

@@ -79,3 +79,13 @@ def test_bad_inputs_are_refused(data: TrainingSet, tmp_path: Path, make_bundle) 
         bundle.predict(data.view.frame.drop(columns="ret_1"))
     with pytest.raises(ModelNotFound, match=r"bundle\.json"):
         ModelBundle.load(tmp_path)
+
+
+def test_quantiles_never_cross(data: TrainingSet) -> None:
+    """It keeps low <= median <= high even when a stored band excludes no change."""
+    bundle = persistence_bundle(data)
+    bundle.band = {"low": [0.01] * data.horizon, "high": [0.05] * data.horizon}
+    forecast = bundle.predict(data.view.frame.tail(1))
+    assert (forecast["low"] <= forecast["median"]).all()
+    assert (forecast["median"] <= forecast["high"]).all()
+    assert (forecast["high"] == 0.05).all()
