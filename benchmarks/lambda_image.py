@@ -71,6 +71,14 @@ def folder_mib(path: Path) -> float:
     return total / 2**20
 
 
+def largest_parts(root: Path, count: int = 8) -> list[tuple[str, float]]:
+    """The biggest top-level entries of the task root (packages, libraries), in MiB."""
+    sizes = [
+        (p.name, folder_mib(p) if p.is_dir() else p.lstat().st_size / 2**20) for p in root.iterdir()
+    ]
+    return sorted(sizes, key=lambda item: -item[1])[:count]
+
+
 def isolated(root: Path, code: str, env: dict[str, str] | None = None) -> str:
     """Run Python code in a process that sees only `root` and the standard library; its stdout."""
     prelude = f"import sys; sys.path[:0] = [{str(root)!r}]\n"
@@ -141,6 +149,7 @@ def main() -> int:
             shutil.rmtree(root)
         build_task_root(root, extras)
         size = folder_mib(root)
+        parts = largest_parts(root)
         handler_import = import_seconds(root, ("handler",))
         first_call = import_seconds(root, FIRST_CALL_MODULES)
         try:
@@ -161,6 +170,7 @@ def main() -> int:
     print(f"{'measure':<42} {'value':>8}  {'target':<8}  result")
     for name, value, target, ok in rows:
         print(f"{name:<42} {value:>8}  {target:<8}  {'ok' if ok else 'MISS'}")
+    print("largest parts (MiB): " + ", ".join(f"{name} {mib:.0f}" for name, mib in parts))
     if args.with_hopsworks:
         return 0  # the size with the Hopsworks SDK is reported; the target is for .[lambda]
     return 0 if all(ok for *_, ok in rows) else 1

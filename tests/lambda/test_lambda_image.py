@@ -4,27 +4,37 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import boto3
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def image() -> ModuleType:
-    """It loads benchmarks/lambda_image.py, which builds and measures the task root."""
-    spec = importlib.util.spec_from_file_location(
-        "lambda_image", REPO / "benchmarks" / "lambda_image.py"
-    )
+def load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def image() -> ModuleType:
+    """It loads benchmarks/lambda_image.py, which builds and measures the task root."""
+    return load("lambda_image", REPO / "benchmarks" / "lambda_image.py")
+
+
+@pytest.fixture(scope="module")
+def prune() -> ModuleType:
+    """It loads lambda/prune.py, the pruning step the Dockerfile runs."""
+    return load("lambda_prune", REPO / "lambda" / "prune.py")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +44,7 @@ def task_root(image: ModuleType) -> Iterator[Path]:
     try:
         yield image.build_task_root(work / "task")
     finally:
-        shutil.rmtree(work, ignore_errors=True)  # about 500 MiB: not left for pytest to keep
+        shutil.rmtree(work, ignore_errors=True)  # about 420 MiB: not left for pytest to keep
 
 
 def test_the_handler_runs_with_nothing_but_the_task_root_on_the_path(
@@ -51,6 +61,47 @@ def test_the_handler_runs_with_nothing_but_the_task_root_on_the_path(
     assert (btc["status"], btc["last_closed"]) == ("ok", "2026-01-05T00:00:00+00:00")
     again = image.run_handler(task_root, env, {"symbols": ["BTCUSDT"]})
     assert again["symbols"][0]["status"] == "up-to-date"
+
+
+def test_the_handler_reaches_s3_and_secrets_manager_with_the_pruned_aws_sdk(
+    image: ModuleType, task_root: Path, binance_sim: str, aws: str, tmp_path: Path
+) -> None:
+    """It updates an S3 store, archives raw klines and reads the key secret, as in production."""
+    s3 = boto3.client("s3")
+    for bucket in ("candlecast-store", "candlecast-raw"):
+        s3.create_bucket(Bucket=bucket)
+    boto3.client("secretsmanager").create_secret(Name="candlecast/hopsworks", SecretString="k")
+    aws_env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    env = {
+        **aws_env,
+        "CANDLECAST_HOME": str(tmp_path),
+        "CANDLECAST_STORE_URI": "s3://candlecast-store/store",
+        "CANDLECAST_NOW": "2025-12-31T00:05:00Z",
+        "BINANCE_API_URL": binance_sim,
+    }
+    image.run_handler(task_root, env, {"symbols": ["BTCUSDT"]})  # the backfill, to 2025-12-30
+    env |= {
+        "CANDLECAST_NOW": "2026-01-06T12:00:00Z",
+        "CANDLECAST_RAW_BUCKET": "candlecast-raw",
+        "HOPSWORKS_API_KEY_SECRET": "candlecast/hopsworks",
+    }
+    summary = image.run_handler(task_root, env, {"symbols": ["BTCUSDT"]})
+    (btc,) = summary["symbols"]
+    assert (btc["status"], btc["candles_added"]) == ("ok", 6)
+    archived = s3.list_objects_v2(Bucket="candlecast-raw")["KeyCount"]
+    assert archived == 6
+
+
+def test_pruning_strips_libraries_and_keeps_only_the_aws_models_used(
+    prune: ModuleType, task_root: Path
+) -> None:
+    """It leaves no symbol tables, no CLI-only packages and models for the used services only."""
+    carrying = [p for p in prune.shared_libraries(task_root) if prune.has_symbol_table(p)]
+    assert carrying == []
+    models = {p.name for p in (task_root / "botocore" / "data").iterdir() if p.is_dir()}
+    assert models == set(prune.AWS_SERVICES)
+    assert not any((task_root / name).exists() for name in prune.CLI_ONLY)
+    assert (task_root / "pyarrow" / "libarrow_python.so.2500").is_symlink()
 
 
 def test_the_isolated_process_sees_no_other_packages(image: ModuleType, task_root: Path) -> None:
