@@ -28,7 +28,7 @@ from feature_store.hopsworks_frames import (
     typed_frame,
     within,
 )
-from feature_store.hopsworks_login import login, sdk_boundary
+from feature_store.hopsworks_login import host_name, login, sdk_boundary
 from feature_store.hopsworks_registry import HopsworksModelRegistry
 from feature_store.hopsworks_schema import check_same_schema, hopsworks_features, spec_from_group
 from feature_store.validate import conform
@@ -60,10 +60,8 @@ class HopsworksFeatureStore:
     def connect(cls, settings: Settings) -> HopsworksFeatureStore:
         """Log in with the settings' project, API key and host; use the project's feature store."""
         project = login(settings)
-        host = settings.hopsworks_host or "app.hopsworks.ai"
-        return cls(
-            project.get_feature_store(), uri=f"hopsworks://{host}/{settings.hopsworks_project}"
-        )
+        uri = f"hopsworks://{host_name(settings)}/{settings.hopsworks_project}"
+        return cls(project.get_feature_store(), uri=uri)
 
     def __repr__(self) -> str:
         return f"HopsworksFeatureStore({self.uri!r})"

@@ -15,8 +15,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_HOST = "c.app.hopsworks.ai"
-
 
 def login(settings: Settings) -> Any:
     """The Hopsworks project named by the settings (network; Hopsworks has no offline mode)."""
@@ -30,7 +28,7 @@ def login(settings: Settings) -> Any:
             "pip install 'candlecast[hopsworks]'"
         ) from None
 
-    host = settings.hopsworks_host or DEFAULT_HOST
+    host = host_name(settings)
     logger.info("logging in to Hopsworks project %s at %s", settings.hopsworks_project, host)
     try:
         return hopsworks.login(
@@ -44,6 +42,15 @@ def login(settings: Settings) -> Any:
             f"({type(error).__name__}: {_without(error, settings.hopsworks_api_key)}); check "
             "HOPSWORKS_HOST, HOPSWORKS_PROJECT, the API key's scopes and the network"
         ) from None
+
+
+def host_name(settings: Settings) -> str:
+    """HOPSWORKS_HOST, or the SDK's default (Hopsworks' serverless cloud) when it is unset."""
+    if settings.hopsworks_host:
+        return settings.hopsworks_host
+    from hopsworks_common.constants import HOSTS
+
+    return HOSTS.SAAS_HOST
 
 
 def check_settings(settings: Settings) -> None:
