@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 
-from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
+from candlecast.errors import FeatureGroupNotFound, StoreError
 from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
 from feature_store.delta_tables import (
     annotated_schema,
@@ -20,13 +19,26 @@ from feature_store.delta_tables import (
     check_same_schema,
     first_line,
     merge_predicate,
-    plain_schema,
     quote,
     spec_from_table,
     with_retries,
 )
 from feature_store.fingerprint import content_fingerprint
-from feature_store.ordering import in_partition_order, prefix_partitioned, sort_partition_runs
+from feature_store.ordering import (
+    RUN,
+    SortedRuns,
+    prefix_partitioned,
+    sort_runs,
+    tag_partitions,
+)
+from feature_store.query import (
+    connect,
+    select_columns,
+    select_list,
+    to_arrow,
+    to_frame,
+    where_clause,
+)
 from feature_store.storage import (
     is_remote,
     list_table_names,
@@ -37,7 +49,6 @@ from feature_store.storage import (
 from feature_store.validate import conform
 
 if TYPE_CHECKING:
-    import duckdb
     from deltalake import DeltaTable
 
 logger = logging.getLogger(__name__)
@@ -140,10 +151,10 @@ class LocalFeatureStore:
         as_of_version: int | None = None,
     ) -> pd.DataFrame:
         """Rows with start <= event_time <= end, sorted by primary key."""
-        names = _columns(spec, columns)
-        where, params = _filters(spec, symbol, interval, start, end)
-        table = self._read_sorted(spec, names, where, params, as_of_version, symbol, interval)
-        return _to_frame(table, spec, names)
+        names = select_columns(spec, columns)
+        where, params = where_clause(spec, symbol, interval, start, end)
+        table, runs = self._read_sorted(spec, names, where, params, as_of_version, symbol, interval)
+        return to_frame(table, runs, spec, names)
 
     def latest(
         self,
@@ -157,15 +168,15 @@ class LocalFeatureStore:
         """The last n rows of one series by event time, oldest first."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        names = _columns(spec, columns)
-        where, params = _filters(spec, symbol, interval, None, None)
+        names = select_columns(spec, columns)
+        where, params = where_clause(spec, symbol, interval, None, None)
         event = quote(spec.event_time)
         sql = (
-            f"SELECT {_select(names)} FROM (SELECT * FROM t {where} ORDER BY {event} DESC "
+            f"SELECT {select_list(names)} FROM (SELECT * FROM t {where} ORDER BY {event} DESC "
             f"LIMIT {int(n)}) ORDER BY {event}"
         )
         table = self._query(spec, sql, params, None, symbol=symbol, interval=interval)
-        return _to_frame(table, spec, names)
+        return to_frame(table, None, spec, names)
 
     def statistics(self, spec: FeatureGroupSpec) -> dict[str, ColumnStats]:
         """Per column: non-null count, nulls, min and max."""
@@ -196,8 +207,9 @@ class LocalFeatureStore:
 
     def fingerprint(self, spec: FeatureGroupSpec) -> str:
         """sha256 of the content sorted by primary key: equal content, equal fingerprint."""
-        table = self._read_sorted(spec, spec.schema.names, "", [], None, None, None)
-        return content_fingerprint(table.cast(plain_schema(spec.schema)))
+        names = spec.schema.names
+        table, runs = self._read_sorted(spec, names, "", [], None, None, None)
+        return content_fingerprint(to_arrow(table, runs, spec, names))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -269,18 +281,27 @@ class LocalFeatureStore:
         version: int | None,
         symbol: str | None,
         interval: str | None,
-    ) -> pa.Table:
-        """The selected columns in primary-key order (see ordering.py for the fast path)."""
-        if not prefix_partitioned(spec.primary_key, spec.partition_by):
+    ) -> tuple[pa.Table, SortedRuns | None]:
+        """The selected columns in primary-key order; with runs, partition columns are left out.
+
+        See ordering.py for the fast path; other layouts use ORDER BY.
+        """
+        dataset = self._dataset(spec, version, symbol, interval)
+        scan = None
+        if prefix_partitioned(spec.primary_key, spec.partition_by):
+            scan = tag_partitions(dataset, spec.partition_by)
+        if scan is None:
             order = ", ".join(quote(k) for k in spec.primary_key)
-            sql = f"SELECT {_select(names)} FROM t {where} ORDER BY {order}"
-            return self._query(spec, sql, params, version, symbol=symbol, interval=interval)
-        wanted = [*names, *(k for k in spec.primary_key if k not in names)]
-        sql = f"SELECT {_select(wanted)} FROM t {where}"
-        table = self._query(
-            spec, sql, params, version, symbol=symbol, interval=interval, by_partition=True
+            sql = f"SELECT {select_list(names)} FROM t {where} ORDER BY {order}"
+            return self._execute(spec, dataset, sql, params), None
+        last = spec.primary_key[-1]
+        inner = [n for n in names if n not in spec.partition_by]
+        wanted = [RUN, *inner, *([last] if last not in inner else [])]
+        raw = self._execute(
+            spec, scan.dataset, f"SELECT {select_list(wanted)} FROM t {where}", params
         )
-        return sort_partition_runs(table, spec.primary_key).select(names)
+        runs = sort_runs(raw, scan, spec.partition_by, last)
+        return runs.table.select(inner), runs
 
     def _query(
         self,
@@ -291,94 +312,44 @@ class LocalFeatureStore:
         *,
         symbol: str | None = None,
         interval: str | None = None,
-        by_partition: bool = False,
     ) -> pa.Table:
+        dataset = self._dataset(spec, version, symbol, interval)
+        return self._execute(spec, dataset, sql, params)
+
+    def _dataset(
+        self,
+        spec: FeatureGroupSpec,
+        version: int | None,
+        symbol: str | None,
+        interval: str | None,
+    ) -> ds.Dataset:
+        """The group's files at a version as a pyarrow dataset, pruned to the asked partitions."""
+        from deltalake.exceptions import DeltaError
+
         table = self._open(spec, version)
         partitions = [
             (column, "=", value)
             for column, value in (("symbol", symbol), ("interval", interval))
             if value is not None and column in spec.partition_by
         ]
-        import duckdb
-        from deltalake.exceptions import DeltaError
-
         try:
-            dataset = table.to_pyarrow_dataset(file_pruning_predicate=partitions or None)
-            if by_partition:  # DuckDB keeps the scan order when there is no ORDER BY
-                dataset = in_partition_order(dataset, spec.partition_by)
-            with _connect() as connection:
-                connection.register("t", dataset)
-                return connection.sql(sql, params=params or None).to_arrow_table()
-        except (DeltaError, duckdb.Error, OSError, pa.ArrowException) as error:
+            return table.to_pyarrow_dataset(file_pruning_predicate=partitions or None)
+        except (DeltaError, OSError, pa.ArrowException) as error:
             raise StoreError(
                 f"reading feature group {spec.table_name} failed: {first_line(error)}"
             ) from error
 
+    def _execute(
+        self, spec: FeatureGroupSpec, dataset: ds.Dataset, sql: str, params: list[Any]
+    ) -> pa.Table:
+        """Run one DuckDB query over the dataset, registered as `t`."""
+        import duckdb
 
-def _columns(spec: FeatureGroupSpec, columns: Sequence[str] | None) -> list[str]:
-    if columns is None:
-        return list(spec.schema.names)
-    unknown = [c for c in columns if c not in spec.schema.names]
-    if unknown:
-        raise ValidationError(
-            f"feature group {spec.table_name} has no column(s) {unknown}; "
-            f"choose from {spec.schema.names}"
-        )
-    return list(columns)
-
-
-def _filters(
-    spec: FeatureGroupSpec,
-    symbol: str | None,
-    interval: str | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    event = quote(spec.event_time)
-    for clause, value in (
-        ("symbol = ?", symbol),
-        ('"interval" = ?', interval),
-        (f"{event} >= ?", _as_utc(start)),
-        (f"{event} <= ?", _as_utc(end)),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)
-    return (
-        stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    ).to_pydatetime()
-
-
-def _to_frame(table: pa.Table, spec: FeatureGroupSpec, names: list[str]) -> pd.DataFrame:
-    schema = plain_schema(pa.schema([spec.schema.field(n) for n in names]))
-    return table.cast(schema).to_pandas()
-
-
-def _select(names: Sequence[str]) -> str:
-    return ", ".join(quote(n) for n in names)
-
-
-_DATABASE: dict[int, duckdb.DuckDBPyConnection] = {}
-_DATABASE_LOCK = threading.Lock()
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    """A fresh connection (own registrations) to one in-memory DuckDB per process."""
-    import duckdb
-
-    with _DATABASE_LOCK:
-        database = _DATABASE.get(os.getpid())  # a forked child must not reuse its parent's
-        if database is None:
-            _DATABASE.clear()
-            database = duckdb.connect()
-            database.execute("SET GLOBAL TimeZone = 'UTC'")
-            _DATABASE[os.getpid()] = database
-        return database.cursor()
+        try:
+            with connect() as connection:
+                connection.register("t", dataset)
+                return connection.sql(sql, params=params or None).to_arrow_table()
+        except (duckdb.Error, OSError, pa.ArrowException) as error:
+            raise StoreError(
+                f"reading feature group {spec.table_name} failed: {first_line(error)}"
+            ) from error

@@ -141,8 +141,13 @@ def test_it_reads_by_series_and_time_range(store: FeatureStore) -> None:
 def test_it_selects_columns(store: FeatureStore) -> None:
     """It returns just the columns asked for, in that order, and rejects unknown ones."""
     store.upsert(CANDLES, candle_frame(n=4))
+    store.upsert(CANDLES, candle_frame("ETHUSDT", n=2))
     rows = store.read(CANDLES, columns=["close", "open_time"])
     assert list(rows.columns) == ["close", "open_time"]
+    assert len(rows) == 6
+    keys = store.read(CANDLES, columns=["interval", "symbol"])
+    assert list(keys.columns) == ["interval", "symbol"]
+    assert list(keys["symbol"]) == ["BTCUSDT"] * 4 + ["ETHUSDT"] * 2
     with pytest.raises(ValidationError, match="no column"):
         store.read(CANDLES, columns=["nope"])
 

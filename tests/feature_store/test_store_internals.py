@@ -18,7 +18,7 @@ from feature_store.base import FeatureGroupSpec
 from feature_store.delta_tables import merge_predicate, with_retries
 from feature_store.fingerprint import content_fingerprint
 from feature_store.local import LocalFeatureStore
-from feature_store.ordering import prefix_partitioned, sort_partition_runs
+from feature_store.ordering import RUN, TaggedScan, prefix_partitioned, sort_runs
 from feature_store.validate import conform
 
 KEY = list(CANDLES.primary_key)
@@ -29,24 +29,38 @@ def _keys(frame: pd.DataFrame) -> list[tuple]:
 
 
 @given(
-    blocks=st.lists(
-        st.tuples(st.sampled_from(["AAAUSDT", "BBBUSDT", "CCCUSDT"]), st.booleans()),
-        min_size=1,
-        max_size=6,
-        unique_by=lambda b: b[0],
-    ),
+    sizes=st.lists(st.integers(1, 25), min_size=1, max_size=5),
+    shuffle_rows=st.booleans(),
+    shuffle_runs=st.booleans(),
     seed=st.integers(0, 1000),
 )
-def test_partition_runs_are_sorted_like_a_full_sort(blocks, seed: int) -> None:
-    """It gives the same order as a full key sort, whatever the run and row order."""
+def test_runs_are_sorted_like_a_full_key_sort(
+    sizes: list[int], shuffle_rows: bool, shuffle_runs: bool, seed: int
+) -> None:
+    """It gives the order of a full key sort, whatever the row order and run order."""
     rng = np.random.default_rng(seed)
-    parts = []
-    for symbol, shuffled in blocks:
-        frame = candle_frame(symbol, n=int(rng.integers(1, 30)), seed=seed)
-        parts.append(frame.sample(frac=1, random_state=seed) if shuffled else frame)
-    table = conform(CANDLES, pd.concat(parts, ignore_index=True))
-    expected = table.sort_by([(k, "ascending") for k in KEY])
-    assert sort_partition_runs(table, KEY).equals(expected)
+    symbols = [f"S{i:02d}USDT" for i in range(len(sizes))]
+    frames = [
+        candle_frame(s, n=n, seed=seed).assign(**{RUN: i})
+        for i, (s, n) in enumerate(zip(symbols, sizes, strict=True))
+    ]
+    if shuffle_rows:
+        frames = [f.sample(frac=1, random_state=seed) for f in frames]
+    if shuffle_runs:
+        frames = [frames[i] for i in rng.permutation(len(frames))]
+    raw = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+    raw = raw.set_column(raw.schema.get_field_index(RUN), RUN, raw[RUN].cast(pa.int32()))
+    scan = TaggedScan(dataset=None, values=[(s, "1d") for s in symbols])
+    runs = sort_runs(
+        raw.drop_columns(["symbol", "interval"]), scan, ("symbol", "interval"), "open_time"
+    )
+    got = pd.DataFrame(
+        {"symbol": runs.pandas_column("symbol"), "open_time": runs.table["open_time"].to_pandas()}
+    )
+    expected = pd.concat(frames).sort_values(["symbol", "open_time"], ignore_index=True)
+    assert _keys(got.assign(interval="1d")) == _keys(expected)
+    assert runs.arrow_column("symbol", pa.string()).to_pylist() == list(expected["symbol"])
+    np.testing.assert_array_equal(runs.table["close"].to_numpy(), expected["close"].to_numpy())
 
 
 def test_the_fast_order_applies_only_to_key_prefix_partitions() -> None:
