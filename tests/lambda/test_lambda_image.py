@@ -104,6 +104,19 @@ def test_pruning_strips_libraries_and_keeps_only_the_aws_models_used(
     assert (task_root / "pyarrow" / "libarrow_python.so.2500").is_symlink()
 
 
+def test_the_dockerfile_installs_and_prunes_as_the_proof_does(image: ModuleType) -> None:
+    """It reads Dockerfile.lambda: the same sources, `.[lambda]` into one folder, prune.py on it."""
+    stages = (REPO / "Dockerfile.lambda").read_text().split("\nFROM ")
+    _header, install, prune_stage, final = stages
+    copies = [line.split()[1:-1] for line in install.splitlines() if line.startswith("COPY ")]
+    copied = [source.rstrip("/") for sources in copies for source in sources]
+    assert sorted(copied) == sorted(image.SOURCES)
+    assert 'pip install --no-cache-dir --target /var/task ".[lambda]"' in install
+    assert "COPY --from=install /var/task /var/task" in prune_stage
+    assert "python /tmp/prune.py /var/task" in prune_stage
+    assert "COPY --from=prune /var/task ${LAMBDA_TASK_ROOT}" in final
+
+
 def test_the_isolated_process_sees_no_other_packages(image: ModuleType, task_root: Path) -> None:
     """It proves the isolation: no site-packages on the path, no TensorFlow, Gradio or Keras."""
     code = (
