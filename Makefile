@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	touch $(STAMP)
 
+# The whole suite in .venv, then the Hopsworks adapter's suite in its own venv.
 test: setup
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-hopsworks
 
 # The Hopsworks SDK lives in its own venv (hopsworks[python] brings hops-deltalake, which shares
 # the deltalake module folder); train and app are there so every command runs on the adapter.
