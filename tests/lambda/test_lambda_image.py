@@ -111,7 +111,8 @@ def test_the_dockerfile_installs_and_prunes_as_the_proof_does(image: ModuleType)
     copies = [line.split()[1:-1] for line in install.splitlines() if line.startswith("COPY ")]
     copied = [source.rstrip("/") for sources in copies for source in sources]
     assert sorted(copied) == sorted(image.SOURCES)
-    assert 'pip install --no-cache-dir --target /var/task ".[lambda]"' in install
+    assert "ARG EXTRAS=lambda\n" in install
+    assert 'pip install --no-cache-dir --target /var/task ".[${EXTRAS}]"' in install
     assert "COPY --from=install /var/task /var/task" in prune_stage
     assert "python /tmp/prune.py /var/task" in prune_stage
     assert "COPY --from=prune /var/task ${LAMBDA_TASK_ROOT}" in final
