@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -9,6 +10,7 @@ import math
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ VERSION_FILE = "version.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _STAGING = ".staging-"
 MAX_ATTEMPTS = 1000
+STALE_STAGING_S = 24 * 3600
 
 
 class LocalModelRegistry:
@@ -57,6 +60,7 @@ class LocalModelRegistry:
         record = _record(metrics, metadata)
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
+        _sweep_staging(folder)
         staging = folder / f"{_STAGING}{uuid.uuid4().hex}"
         try:
             shutil.copytree(source, staging)
@@ -159,6 +163,16 @@ def _publish(staging: Path, folder: Path) -> int:
         _fsync_dir(folder)
         return version
     raise StoreError(f"could not find a free version number in {folder}; retry the registration")
+
+
+def _sweep_staging(folder: Path) -> None:
+    """Remove staging folders left by registrations that crashed more than a day ago."""
+    cutoff = time.time() - STALE_STAGING_S
+    for leftover in folder.glob(f"{_STAGING}*"):
+        with contextlib.suppress(FileNotFoundError):
+            if leftover.stat().st_mtime < cutoff:
+                logger.info("removing %s, left by a registration that did not finish", leftover)
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _record(metrics: Mapping[str, float], metadata: Mapping[str, Any] | None) -> dict[str, Any]:

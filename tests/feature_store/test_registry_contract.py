@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,18 @@ def test_a_crash_mid_copy_leaves_no_visible_version(
     again = registry.register("crashy", source, {"score": 0.1})
     assert (again.path / "shard_5.bin").read_bytes() == (source / "shard_5.bin").read_bytes()
     assert [v.version for v in registry.list("crashy")] == [1, again.version]
+
+
+def test_local_registry_sweeps_staging_left_by_old_crashes(tmp_path: Path) -> None:
+    """It removes day-old staging folders of crashed registrations and keeps recent ones."""
+    from feature_store.local_registry import LocalModelRegistry
+
+    registry = LocalModelRegistry(tmp_path / "registry")
+    folder = tmp_path / "registry" / "lstm"
+    old, recent = folder / ".staging-old", folder / ".staging-recent"
+    for leftover in (old, recent):
+        (leftover / "part").mkdir(parents=True)
+    os.utime(old, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    registry.register("lstm", _model_dir(tmp_path / "bundle"), {"mae": 1.0})
+    assert not old.exists() and recent.exists()
+    assert [v.version for v in registry.list("lstm")] == [1]
