@@ -35,6 +35,12 @@ def train(
         int | None,
         typer.Option(min=30, help="Walk-forward test origins at the end of the data (365)."),
     ] = None,
+    val_origins: Annotated[
+        int | None,
+        typer.Option(
+            min=30, help="Validation origins before the test period (365): tuning and selection."
+        ),
+    ] = None,
     quick: Annotated[
         bool,
         typer.Option(
@@ -59,7 +65,11 @@ def train(
     )
     base = QUICK if quick else DEFAULT
     config = base.with_overrides(
-        models=parse_models(models), max_trials=max_trials, epochs=epochs, test_size=test_origins
+        models=parse_models(models),
+        max_trials=max_trials,
+        epochs=epochs,
+        test_size=test_origins,
+        val_size=val_origins,
     )
     report = run(
         settings,

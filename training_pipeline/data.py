@@ -163,7 +163,8 @@ def make_splits(
     if train_end - first_origin + 1 < max(2 * horizon, 50):
         raise ValidationError(
             f"{rows} rows are too few for a {val_size}-origin validation and {test_size}-origin "
-            f"test split with horizon {horizon}; backfill more history or pass smaller sizes"
+            f"test split with horizon {horizon}; backfill more history or pass smaller sizes "
+            "(candlecast train --val-origins N --test-origins N)"
         )
     return Splits(
         train=np.arange(first_origin, train_end + 1),
