@@ -82,7 +82,7 @@ def _update(
     if fresh.empty:
         status = STALE if last is None or stopped_trading(last, now, interval) else UP_TO_DATE
         return _result(symbol, interval, now, last, status)
-    history = store.latest(CANDLES, symbol=symbol, interval=interval, n=LOOKBACK) if last else None
+    history = look_back(store, symbol, interval, last) if last else None
     features = validate_features(new_features(history, fresh, last))
     written = write_both(store, validate_candles(fresh), features)
     newest = fresh["open_time"].iloc[-1].to_pydatetime()
@@ -96,6 +96,14 @@ def last_stored(store: FeatureStore, symbol: str, interval: str) -> datetime | N
     if frame.empty:
         return None
     return pd.Timestamp(frame["open_time"].iloc[-1]).to_pydatetime()
+
+
+def look_back(store: FeatureStore, symbol: str, interval: str, last: datetime) -> pd.DataFrame:
+    """The LOOKBACK stored candles up to `last` (pinned: a concurrent run's newer rows are ignored)."""
+    # Windows count rows and outages remove some, so read a span that holds several windows.
+    start = last - 4 * LOOKBACK * interval_step(interval)
+    history = store.read(CANDLES, symbol=symbol, interval=interval, start=start, end=last)
+    return history.tail(LOOKBACK).reset_index(drop=True)
 
 
 def last_closed_open(now: datetime, interval: str) -> datetime:
