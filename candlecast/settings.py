@@ -47,7 +47,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.store not in STORES:
             raise SettingsError(
-                f"CANDLECAST_STORE={self.store!r} is not a known store; use one of: {', '.join(STORES)}"
+                f"CANDLECAST_STORE={self.store!r} is not a known store; "
+                f"use one of: {', '.join(STORES)}"
             )
         check_interval(self.interval)
         for symbol in self.symbols:
@@ -62,7 +63,8 @@ class Settings:
         unknown = sorted(k for k in env if k.startswith("CANDLECAST_") and k not in _KNOWN)
         if unknown:
             raise SettingsError(
-                f"unknown setting(s) {', '.join(unknown)}; known ones are: {', '.join(sorted(_KNOWN))}"
+                f"unknown setting(s) {', '.join(unknown)}; "
+                f"known ones are: {', '.join(sorted(_KNOWN))}"
             )
         symbols = env.get("CANDLECAST_SYMBOLS")
         now = env.get("CANDLECAST_NOW")

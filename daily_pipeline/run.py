@@ -99,7 +99,7 @@ def last_stored(store: FeatureStore, symbol: str, interval: str) -> datetime | N
 
 
 def look_back(store: FeatureStore, symbol: str, interval: str, last: datetime) -> pd.DataFrame:
-    """The LOOKBACK stored candles up to `last` (pinned: a concurrent run's newer rows are ignored)."""
+    """The LOOKBACK stored candles up to `last` (a concurrent run's newer rows are ignored)."""
     # Windows count rows and outages remove some, so read a span that holds several windows.
     start = last - 4 * LOOKBACK * interval_step(interval)
     history = store.read(CANDLES, symbol=symbol, interval=interval, start=start, end=last)

@@ -31,7 +31,9 @@ class FeatureGroupSpec:
     def __post_init__(self) -> None:
         missing = [c for c in (*self.primary_key, self.event_time) if c not in self.schema.names]
         if missing:
-            raise ValueError(f"feature group {self.name}: key columns {missing} are not in the schema")
+            raise ValueError(
+                f"feature group {self.name}: key columns {missing} are not in the schema"
+            )
 
     @property
     def table_name(self) -> str:

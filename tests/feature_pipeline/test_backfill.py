@@ -222,7 +222,7 @@ def test_failed_second_write_restores_the_first(data_dir: Path, tmp_path: Path) 
 def test_a_start_just_after_an_outage_still_gets_its_first_feature_row(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    """It fetches enough history before --start that an exchange outage in the window loses no row."""
+    """It fetches enough history before --start that an outage in the window loses no row."""
     start = datetime(2018, 2, 20, tzinfo=UTC)  # BTCUSDT_4h has an outage on 2018-02-09
     end = start + timedelta(days=2)
     store = LocalFeatureStore(str(tmp_path / "store"))
