@@ -29,6 +29,8 @@ def _register_commands() -> None:
 def configure_logging() -> None:
     """Log to stderr once per process, at CANDLECAST_LOG_LEVEL (default WARNING)."""
     level = os.environ.get("CANDLECAST_LOG_LEVEL", "WARNING").upper()
+    # TensorFlow's C++ start-up notices (oneDNN, CPU features) are not the user's concern.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(
         level=level if level in logging.getLevelNamesMapping() else "WARNING",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
