@@ -43,7 +43,7 @@ def walk_forward(
     base = close[origins][:, None]
     steps = np.arange(1, horizon + 1)
     model = base[..., None] * np.exp(bundle.forecast(bundle.inputs(view.frame, origins)))
-    naive = base[..., None] * np.exp(persistence.forecast(np.zeros((len(origins), 1, 1))))
+    naive = base[..., None] * np.exp(persistence.forecast(persistence.inputs(view.frame, origins)))
     frame = pd.DataFrame(
         {
             "origin_time": np.repeat(view.open_time.to_numpy()[origins], horizon),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from candlecast.errors import ModelNotFound, ValidationError
 from training_pipeline.data import Scaler
+from training_pipeline.intervals import apply_band
 from training_pipeline.windows import model_inputs
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,9 @@ def model_name(symbol: str, interval: str, kind: str) -> str:
 class ModelBundle:
     """A trained forecaster with its preprocessing; `predict` gives log-return quantiles.
 
-    `band` is, for persistence, the per-horizon empirical 10% / 90% quantiles of validation-period
-    log returns (`low`, `high`); for networks, per-horizon factors (`scale`) that stretch the
-    predicted band around the median to 80% validation coverage (conformal calibration).
+    `band` is the 80% interval calibrated on validation (`training_pipeline.intervals`): per
+    horizon, a `width` in multiples of a scale known at the origin (`scale_by`: a volatility
+    feature of the origin row times sqrt(h), the network's own half-widths, or `none`).
     `shrink` holds per-horizon factors in [0, 1] that pull a network's forecast towards persistence,
     chosen on validation (1 = the raw network, 0 = the random walk).
     """
@@ -53,7 +54,7 @@ class ModelBundle:
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     scaler: Scaler | None = None
     target_scale: tuple[float, ...] | None = None
-    band: dict[str, list[float]] = field(default_factory=dict)
+    band: dict[str, Any] = field(default_factory=dict)
     shrink: tuple[float, ...] | None = None
     feature_group: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
@@ -95,31 +96,34 @@ class ModelBundle:
 
     def forecast(self, inputs: np.ndarray) -> np.ndarray:
         """Log-return quantiles for model inputs: shape (n, horizon, 3) as (low, median, high)."""
-        if self.kind == "persistence":
-            out = self._persistence(len(inputs))
-        else:
-            out = self._network(inputs)
+        out = self.raw_forecast(inputs)
+        if self.band:
+            out = apply_band(out, self.band, self.origin_values(inputs, self.band.get("scale_by")))
         # Networks are monotone by construction and a persistence band holds 0 in practice;
         # this guarantees low <= median <= high whatever a band or float round-off says.
         out[..., 0] = np.minimum(out[..., 0], out[..., 1])
         out[..., 2] = np.maximum(out[..., 2], out[..., 1])
         return out
 
-    def _persistence(self, n: int) -> np.ndarray:
-        out = np.zeros((n, self.horizon, 3))
-        out[..., 0], out[..., 2] = np.asarray(self.band["low"]), np.asarray(self.band["high"])
-        return out
-
-    def _network(self, inputs: np.ndarray) -> np.ndarray:
+    def raw_forecast(self, inputs: np.ndarray) -> np.ndarray:
+        """The forecast before the calibrated band: persistence all zeros, networks shrunk."""
+        if self.kind == "persistence":
+            return np.zeros((len(inputs), self.horizon, 3))
         raw = np.asarray(self._forecaster()(np.asarray(inputs, dtype=np.float32)), np.float64)
         out = raw * np.asarray(self.target_scale)[None, :, None]
         if self.shrink is not None:
             out += ((np.asarray(self.shrink) - 1.0) * out[..., 1])[..., None]
-        if "scale" in self.band:
-            scale, median = np.asarray(self.band["scale"]), out[..., 1]
-            out[..., 0] = median - scale * (median - out[..., 0])
-            out[..., 2] = median + scale * (out[..., 2] - median)
         return out
+
+    def origin_values(self, inputs: np.ndarray, column: str | None) -> np.ndarray | None:
+        """Feature `column` of each input's last (origin) row, unscaled; None if not a feature."""
+        if column not in self.feature_columns:
+            return None
+        j = self.feature_columns.index(column)
+        values = np.asarray(inputs, dtype=np.float64)[:, -1, j]
+        if self.scaler is not None:
+            values = values * self.scaler.scale[j] + self.scaler.mean[j]
+        return values
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """Forecast from the latest rows of one series (oldest first, at least `window` rows).

@@ -46,15 +46,6 @@ class TrainingSet:
         y = (self.labels[origins] / np.asarray(self.target_scale)).astype(np.float32)
         return x, y
 
-    def persistence_band(self, quantiles: tuple[float, float] = (0.1, 0.9)) -> dict[str, list]:
-        """Persistence's interval: per horizon, the 10% / 90% quantiles of validation returns.
-
-        The most recent labelled year before the test period, as the networks' calibration uses.
-        """
-        recent = self.labels[self.splits.val]
-        low, high = np.quantile(recent, quantiles, axis=0)
-        return {"low": low.tolist(), "high": high.tolist()}
-
 
 def prepare(view: FeatureView, config: TrainConfig) -> TrainingSet:
     """Compute labels, split the origins and fit the scalers on the training split."""

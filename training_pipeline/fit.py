@@ -15,11 +15,12 @@ from tqdm.auto import tqdm
 from training_pipeline.bundle import ModelBundle
 from training_pipeline.config import TrainConfig
 from training_pipeline.dataset import TrainingSet
+from training_pipeline.intervals import VOLATILITY_SOURCES, choose_band
 from training_pipeline.models import Architecture, build_model
 
 logger = logging.getLogger(__name__)
 
-COVERAGE = 0.8
+NETWORK_SOURCES = (*VOLATILITY_SOURCES, "model")
 SHRINK_GRID = np.linspace(0.0, 1.0, 11)
 
 
@@ -79,9 +80,13 @@ def early_stopping(config: TrainConfig) -> keras.callbacks.EarlyStopping:
 
 
 def calibrate(bundle: ModelBundle, data: TrainingSet) -> ModelBundle:
-    """Fit the forecast shrinkage and then the interval band on the validation split."""
+    """Fit the forecast shrinkage and then the interval band on the validation split.
+
+    The band's scale (the origin's `vol_30` / `vol_7` / `atr_14`, or the network's own
+    half-widths) is chosen on validation halves; see `training_pipeline.intervals`.
+    """
     bundle = replace(bundle, shrink=shrinkage(bundle, data), band={})
-    return replace(bundle, band=conformal_band(bundle, data))
+    return with_validation_band(bundle, data, NETWORK_SOURCES)
 
 
 def shrinkage(bundle: ModelBundle, data: TrainingSet) -> tuple[float, ...]:
@@ -101,25 +106,22 @@ def shrinkage(bundle: ModelBundle, data: TrainingSet) -> tuple[float, ...]:
     return (best,) * bundle.horizon
 
 
-def conformal_band(bundle: ModelBundle, data: TrainingSet) -> dict[str, list[float]]:
-    """Per-horizon factors that scale the 10-90% band around the median to 80% validation coverage.
+def with_validation_band(
+    bundle: ModelBundle, data: TrainingSet, sources: tuple[str, ...]
+) -> ModelBundle:
+    """The bundle with its 80% band chosen and calibrated on validation (`choose_band`).
 
-    Normalised conformalised quantile regression: an origin's score is how many half-widths of
-    its band the actual return lies from the median; the band is scaled by that score's 80%
-    quantile, so it stays as wide as the model's own volatility forecast says, only recalibrated.
+    The forecasts, and each origin's volatility, come from `bundle.inputs` exactly as at serving
+    time, so the calibrated band is the band the backtest and the app build. Each candidate
+    source's second-half coverage error is kept in `notes["band_validation_errors"]`.
     """
     origins = data.splits.val
-    forecast = bundle.forecast(bundle.inputs(data.view.frame, origins))
-    low, median, high = forecast[..., 0], forecast[..., 1], forecast[..., 2]
-    actual = data.labels[origins]
-    tiny = 1e-12
-    scores = np.maximum(
-        (median - actual) / np.maximum(median - low, tiny),
-        (actual - median) / np.maximum(high - median, tiny),
-    )
-    n = len(origins)
-    level = min(1.0, np.ceil((n + 1) * COVERAGE) / n)
-    return {"scale": np.quantile(scores, level, axis=0, method="higher").tolist()}
+    inputs = bundle.inputs(data.view.frame, origins)
+    forecast = replace(bundle, band={}).forecast(inputs)
+    volatility = {s: bundle.origin_values(inputs, s) for s in VOLATILITY_SOURCES}
+    volatility = {s: v for s, v in volatility.items() if v is not None}
+    band, errors = choose_band(sources, forecast, data.labels[origins], volatility)
+    return replace(bundle, band=band, notes={**bundle.notes, "band_validation_errors": errors})
 
 
 @contextmanager

@@ -15,6 +15,8 @@ from feature_store.base import SELECTION_METRIC, ModelRegistry, ModelVersion
 from training_pipeline.backtest import score, selection_score, walk_forward
 from training_pipeline.bundle import ModelBundle
 from training_pipeline.dataset import TrainingSet
+from training_pipeline.fit import with_validation_band
+from training_pipeline.intervals import VOLATILITY_SOURCES
 from training_pipeline.models import QUANTILES, Architecture
 
 logger = logging.getLogger(__name__)
@@ -26,9 +28,18 @@ EVALUATION_NOTE = (
 )
 
 
+PERSISTENCE_SOURCES = (*VOLATILITY_SOURCES, "none")
+
+
 def persistence_bundle(data: TrainingSet) -> ModelBundle:
-    """The random-walk baseline: median return 0, interval = training-period return quantiles."""
-    return _bundle(data, kind="persistence", window=1, band=data.persistence_band())
+    """The random-walk baseline: median return 0, its 80% band calibrated on validation.
+
+    Built like the networks' band (`with_validation_band`): validation returns normalised by
+    the origin's volatility, or plain empirical quantiles (`none`), whichever validation halves
+    prefer, so the comparison with the networks stays fair.
+    """
+    bundle = _bundle(data, kind="persistence", window=1)
+    return with_validation_band(bundle, data, PERSISTENCE_SOURCES)
 
 
 def network_bundle(

@@ -82,10 +82,10 @@ def test_bad_inputs_are_refused(data: TrainingSet, tmp_path: Path, make_bundle) 
 
 
 def test_quantiles_never_cross(data: TrainingSet) -> None:
-    """It keeps low <= median <= high even when a stored band excludes no change."""
+    """It keeps low <= median <= high even when a stored band has a negative width."""
     bundle = persistence_bundle(data)
-    bundle.band = {"low": [0.01] * data.horizon, "high": [0.05] * data.horizon}
+    bundle.band = {"scale_by": "none", "width": [-0.05] * data.horizon}
     forecast = bundle.predict(data.view.frame.tail(1))
     assert (forecast["low"] <= forecast["median"]).all()
     assert (forecast["median"] <= forecast["high"]).all()
-    assert (forecast["high"] == 0.05).all()
+    assert (forecast["low"] == 0).all() and (forecast["high"] == 0).all()

@@ -29,7 +29,9 @@ def test_noise_is_shrunk_away_and_bands_cover_80_percent_on_validation(
     assert np.all(np.abs(coverage - 0.8) <= 0.02)
     raw_median = raw.forecast(raw.inputs(data.view.frame, origins))[..., 1]
     np.testing.assert_allclose(forecast[..., 1], factor * raw_median, atol=1e-12)
-    assert len(bundle.band["scale"]) == data.horizon
+    # The synthetic volatility features are noise (some negative): the network's own band is used.
+    assert bundle.band["scale_by"] == "model"
+    assert len(bundle.band["width"]) == data.horizon
 
 
 def test_mixed_precision_keeps_the_forecast_in_float32() -> None:
