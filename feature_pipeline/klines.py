@@ -98,8 +98,8 @@ def klines_from_frame(frame: pd.DataFrame) -> list[list[object]]:
 
     Missing quote volume / trades are sent as JSON null, so a client never reads an invented 0.
     """
-    open_ms = _ms(frame["open_time"])
-    close_ms = _ms(frame["close_time"])
+    open_ms = epoch_ms(frame["open_time"]).to_numpy()
+    close_ms = epoch_ms(frame["close_time"]).to_numpy()
     prices = frame[list(PRICE_COLUMNS)].to_numpy()
     quote = frame["quote_volume"].to_numpy(dtype="object", na_value=None)
     trades = frame["trades"].to_numpy(dtype="object", na_value=None)
@@ -112,8 +112,9 @@ def klines_from_frame(frame: pd.DataFrame) -> list[list[object]]:
     return rows
 
 
-def _ms(times: pd.Series) -> np.ndarray:
-    return times.astype("datetime64[ms, UTC]").astype("int64").to_numpy()
+def epoch_ms(times: pd.Series) -> pd.Series:
+    """UTC times as integer milliseconds since the epoch."""
+    return times.astype("datetime64[ms, UTC]").astype("int64")
 
 
 def closed_only(frame: pd.DataFrame, now: datetime) -> pd.DataFrame:

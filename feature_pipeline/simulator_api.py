@@ -22,7 +22,7 @@ import pandas as pd
 
 from candlecast.errors import SettingsError
 from feature_pipeline.csv_source import read_kline_file, series_of
-from feature_pipeline.klines import klines_from_frame, to_ms
+from feature_pipeline.klines import epoch_ms, klines_from_frame, to_ms
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +100,11 @@ class MarketData:
             if key not in self._loaded:
                 frames = [read_kline_file(p, symbol, interval) for p in self._files[key]]
                 frame = pd.concat(frames).sort_values("open_time").drop_duplicates("open_time")
-                ms = frame["open_time"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
-                close = frame["close_time"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
-                self._loaded[key] = Series(ms, close, klines_from_frame(frame))
+                self._loaded[key] = Series(
+                    epoch_ms(frame["open_time"]).to_numpy(),
+                    epoch_ms(frame["close_time"]).to_numpy(),
+                    klines_from_frame(frame),
+                )
             return self._loaded[key]
 
     def last_open_ms(self, symbol: str) -> int | None:

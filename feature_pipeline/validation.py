@@ -10,7 +10,7 @@ from pandera.errors import SchemaError, SchemaErrors
 from candlecast.errors import ValidationError
 from candlecast.settings import INTERVALS
 from feature_pipeline.groups import FEATURE_COLUMNS
-from feature_pipeline.klines import interval_ms
+from feature_pipeline.klines import epoch_ms, interval_ms
 
 KEY = ["symbol", "interval", "open_time"]
 TIME = pd.DatetimeTZDtype("us", "UTC")
@@ -20,16 +20,12 @@ def _step_ms(frame: pd.DataFrame) -> pd.Series:
     return frame["interval"].map({i: interval_ms(i) for i in INTERVALS})
 
 
-def _epoch_ms(column: pd.Series) -> pd.Series:
-    return column.astype("datetime64[ms, UTC]").astype("int64")
-
-
 def _aligned(frame: pd.DataFrame) -> pd.Series:
-    return _epoch_ms(frame["open_time"]) % _step_ms(frame) == 0
+    return epoch_ms(frame["open_time"]) % _step_ms(frame) == 0
 
 
 def _closes_inside(frame: pd.DataFrame) -> pd.Series:
-    open_ms, close_ms = _epoch_ms(frame["open_time"]), _epoch_ms(frame["close_time"])
+    open_ms, close_ms = epoch_ms(frame["open_time"]), epoch_ms(frame["close_time"])
     return (close_ms > open_ms) & (close_ms < open_ms + _step_ms(frame))
 
 
