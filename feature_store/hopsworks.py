@@ -20,17 +20,11 @@ import pyarrow.compute as pc
 from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
 from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
 from feature_store.fingerprint import content_fingerprint
-from feature_store.hopsworks_frames import (
-    as_utc,
-    checked_columns,
-    diff_rows,
-    read_condition,
-    typed_frame,
-    within,
-)
+from feature_store.hopsworks_frames import diff_rows, read_condition, typed_frame, within
 from feature_store.hopsworks_login import host_name, login, sdk_boundary
 from feature_store.hopsworks_registry import HopsworksModelRegistry
 from feature_store.hopsworks_schema import check_same_schema, hopsworks_features, spec_from_group
+from feature_store.query import as_utc, select_columns
 from feature_store.validate import conform
 
 if TYPE_CHECKING:
@@ -150,7 +144,7 @@ class HopsworksFeatureStore:
         as_of_version: int | None = None,
     ) -> pd.DataFrame:
         """Rows with start <= event_time <= end, sorted by primary key."""
-        names = checked_columns(spec, columns)
+        names = select_columns(spec, columns)
         group = self._group(spec)
         wanted = list(dict.fromkeys([*spec.primary_key, spec.event_time, *names]))
         has_rows, as_of = self._snapshot(spec, group, as_of_version)
@@ -181,7 +175,7 @@ class HopsworksFeatureStore:
         """The last n rows of one series by event time, oldest first."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        names = checked_columns(spec, columns)
+        names = select_columns(spec, columns)
         event = spec.event_time
         times = self.read(spec, symbol=symbol, interval=interval, columns=[event])[event]
         start = times.iloc[max(len(times) - n, 0)] if n and len(times) else None

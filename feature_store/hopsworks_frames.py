@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from candlecast.errors import StoreError, ValidationError
+from candlecast.errors import StoreError
 from feature_store.base import FeatureGroupSpec
+from feature_store.query import as_utc
 
 
 def diff_rows(
@@ -75,27 +75,6 @@ def within(
     if end is not None:
         keep &= frame[event] <= pd.Timestamp(end)
     return frame[keep]
-
-
-def checked_columns(spec: FeatureGroupSpec, columns: Sequence[str] | None) -> list[str]:
-    if columns is None:
-        return list(spec.schema.names)
-    unknown = [c for c in columns if c not in spec.schema.names]
-    if unknown:
-        raise ValidationError(
-            f"feature group {spec.table_name} has no column(s) {unknown}; "
-            f"choose from {spec.schema.names}"
-        )
-    return list(columns)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)
-    return (
-        stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    ).to_pydatetime()
 
 
 def floor_second(value: datetime) -> datetime:
