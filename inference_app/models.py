@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 BEST = "best"
 RELOAD_EVERY = timedelta(minutes=3)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def load_bundle(path: Path) -> ModelBundle:
 
 
 class ModelLoader:
-    """Loads each version once; re-checks which one is best at most every `reload_every`."""
+    """Loads each version once; asks the registry the same question at most every `reload_every`."""
 
     def __init__(
         self,
@@ -100,6 +101,7 @@ class ModelLoader:
         self._loaded: dict[tuple[str, int], LoadedModel] = {}
         self._best: dict[tuple[str, str], tuple[float, ModelVersion]] = {}
         self._choices: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        self._named: dict[tuple[str, int | None], tuple[float, ModelVersion]] = {}
 
     def get(self, choice: ModelChoice, *, symbol: str, interval: str) -> LoadedModel:
         """The model for a series: the best one by the selection metric, or the one named."""
@@ -113,11 +115,8 @@ class ModelLoader:
     def best_version(self, symbol: str, interval: str) -> ModelVersion:
         """The best version for the series, asking the registry at most every reload_every."""
         key = (symbol, interval)
-        now = self._monotonic()
-        with self._lock:
-            cached = self._best.get(key)
-            if cached and now - cached[0] < self.reload_every.total_seconds():
-                return cached[1]
+
+        def ask() -> ModelVersion:
             try:
                 best = self.registry.best(
                     SELECTION_METRIC, where={"symbol": symbol, "interval": interval}
@@ -127,37 +126,36 @@ class ModelLoader:
                     f"no model is registered for {symbol} {interval}; train one with "
                     f"`candlecast train --symbol {symbol} --interval {interval} --quick`"
                 ) from None
+            cached = self._best.get(key)
             if cached and (cached[1].name, cached[1].version) != (best.name, best.version):
                 logger.info(
                     "a newer best model for %s %s: %s:%s", symbol, interval, best.name, best.version
                 )
-            self._best[key] = (now, best)
             return best
+
+        return self._recent(self._best, key, ask)
 
     def choices(self, symbol: str, interval: str) -> list[str]:
         """'NAME:VERSION' of every version registered for the series, newest first.
 
         Listed at most every reload_every: on Hopsworks a listing downloads every version.
         """
-        key = (symbol, interval)
-        now = self._monotonic()
-        with self._lock:
-            cached = self._choices.get(key)
-            if cached and now - cached[0] < self.reload_every.total_seconds():
-                return list(cached[1])
+
+        def ask() -> list[str]:
             versions = [
                 v
                 for v in self.registry.list()
                 if v.metadata.get("symbol") == symbol and v.metadata.get("interval") == interval
             ]
             versions.sort(key=lambda v: (v.created, v.version), reverse=True)
-            labels = [f"{v.name}:{v.version}" for v in versions]
-            self._choices[key] = (now, labels)
-            return list(labels)
+            return [f"{v.name}:{v.version}" for v in versions]
+
+        return list(self._recent(self._choices, (symbol, interval), ask))
 
     def _named_version(self, choice: ModelChoice, *, symbol: str, interval: str) -> ModelVersion:
         assert choice.name is not None
-        version = self.registry.get(choice.name, choice.version)
+        name, number = choice.name, choice.version
+        version = self._recent(self._named, (name, number), lambda: self.registry.get(name, number))
         trained_on = (version.metadata.get("symbol"), version.metadata.get("interval"))
         if trained_on != (symbol, interval):
             raise SettingsError(
@@ -166,6 +164,17 @@ class ModelLoader:
                 "or 'best'"
             )
         return version
+
+    def _recent(self, cache: dict[Any, tuple[float, T]], key: Any, ask: Callable[[], T]) -> T:
+        """The cached answer for `key` while younger than reload_every, else `ask()` again."""
+        now = self._monotonic()
+        with self._lock:
+            cached = cache.get(key)
+            if cached and now - cached[0] < self.reload_every.total_seconds():
+                return cached[1]
+            answer = ask()
+            cache[key] = (now, answer)
+            return answer
 
     def _load(self, version: ModelVersion) -> LoadedModel:
         key = (version.name, version.version)
