@@ -19,7 +19,14 @@ from candlecast.errors import CandlecastError
 from daily_pipeline.summary import ERROR, OK, STALE, UP_TO_DATE, DailySummary, SymbolResult
 from feature_pipeline.features import LOOKBACK, engineer
 from feature_pipeline.groups import CANDLES, FEATURES
-from feature_pipeline.klines import closed_only, conform, interval_ms, interval_step
+from feature_pipeline.klines import (
+    closed_only,
+    conform,
+    from_ms,
+    interval_ms,
+    interval_step,
+    to_ms,
+)
 from feature_pipeline.source import stopped_trading
 from feature_pipeline.validation import validate_candles, validate_features
 from feature_pipeline.writes import GroupWrites
@@ -109,8 +116,7 @@ def look_back(store: FeatureStore, symbol: str, interval: str, last: datetime) -
 def last_closed_open(now: datetime, interval: str) -> datetime:
     """The open time of the newest candle closed by `now` (Binance aligns candles to the epoch)."""
     step = interval_ms(interval)
-    now_ms = int(pd.Timestamp(now).value // 1_000_000)
-    return pd.Timestamp((now_ms // step) * step - step, unit="ms", tz="UTC").to_pydatetime()
+    return from_ms((to_ms(now) // step - 1) * step)
 
 
 def new_candles(fetched: pd.DataFrame, last: datetime | None, now: datetime) -> pd.DataFrame:
@@ -152,18 +158,12 @@ def _result(
     status: str,
     candles: int = 0,
     features: int = 0,
+    message: str | None = None,
 ) -> SymbolResult:
     lag = None if last is None else now - (last + interval_step(interval))
-    return SymbolResult(
-        symbol,
-        interval,
-        status,
-        candles,
-        features,
-        last,
-        lag,
-        _message(status, last, interval, now),
-    )
+    if message is None:
+        message = _message(status, last, interval, now)
+    return SymbolResult(symbol, interval, status, candles, features, last, lag, message)
 
 
 def _message(status: str, last: datetime | None, interval: str, now: datetime) -> str:
@@ -187,5 +187,4 @@ def _failure(
         last = last_stored(store, symbol, interval)
     except Exception:  # the store itself may be what failed; the error message already says so
         last = None
-    lag = None if last is None else now - (last + interval_step(interval))
-    return SymbolResult(symbol, interval, ERROR, 0, 0, last, lag, message)
+    return _result(symbol, interval, now, last, ERROR, message=message)
