@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from candlecast.errors import SettingsError
 from candlecast.settings import Settings, check_interval, parse_symbols, parse_time
+from daily_pipeline.deploy import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, UNCHANGED
 
 if TYPE_CHECKING:
+    from daily_pipeline.deploy import Change
     from feature_pipeline.source import CandleSource
 
 deploy_app = typer.Typer(
@@ -107,10 +109,12 @@ def deploy_aws(
         str | None,
         typer.Option(help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)."),
     ] = None,
-    memory: Annotated[int, typer.Option(min=128, max=10240, help="Function memory in MB.")] = 1024,
+    memory: Annotated[
+        int, typer.Option(min=128, max=10240, help="Function memory in MB.")
+    ] = DEFAULT_MEMORY_MB,
     timeout: Annotated[
         int, typer.Option(min=1, max=900, help="Function timeout in seconds.")
-    ] = 300,
+    ] = DEFAULT_TIMEOUT_S,
     env: Annotated[
         list[str] | None,
         typer.Option(
@@ -145,21 +149,22 @@ def deploy_aws(
         environment=check_environment(_parse_env(env or [])),
     )
     changes = deploy(request, AwsClients.connect(region), dry_run=dry_run)
-    _print_changes([c.to_dict() for c in changes], [str(c) for c in changes], dry_run, as_json)
+    _print_changes(changes, dry_run, as_json)
 
 
-def _print_changes(
-    data: list[dict[str, Any]], lines: list[str], dry_run: bool, as_json: bool
-) -> None:
-    changed = [d for d in data if d["action"] != "unchanged"]
+def _print_changes(changes: list[Change], dry_run: bool, as_json: bool) -> None:
+    changed = [c for c in changes if c.action != UNCHANGED]
     if as_json:
+        resources = [c.to_dict() for c in changes]
         typer.echo(
-            json.dumps({"dry_run": dry_run, "changed": len(changed), "resources": data}, indent=2)
+            json.dumps(
+                {"dry_run": dry_run, "changed": len(changed), "resources": resources}, indent=2
+            )
         )
         return
     typer.echo("plan (dry run, nothing was changed):" if dry_run else "deploy:")
-    for line in lines:
-        typer.echo(f"  {line}")
+    for change in changes:
+        typer.echo(f"  {change}")
     if not changed:
         typer.echo("nothing to change: every resource is already up to date")
     elif dry_run:

@@ -10,7 +10,6 @@ OK = "ok"
 UP_TO_DATE = "up-to-date"
 STALE = "stale"
 ERROR = "error"
-STATUSES = (OK, UP_TO_DATE, STALE, ERROR)
 
 
 @dataclass(frozen=True)
