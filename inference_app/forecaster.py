@@ -60,19 +60,6 @@ class Forecast:
     def data_through(self) -> str:
         return self.freshness.data_through
 
-    def frame(self) -> pd.DataFrame:
-        """One row per horizon: date, horizon, median, low, high, change."""
-        return pd.DataFrame(
-            {
-                "date": [p.date for p in self.points],
-                "horizon": [p.horizon for p in self.points],
-                "median": [p.median for p in self.points],
-                "low": [p.low for p in self.points],
-                "high": [p.high for p in self.points],
-                "change": [p.change for p in self.points],
-            }
-        )
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON envelope of `candlecast forecast --json` and of the app's /forecast endpoint."""
         return {

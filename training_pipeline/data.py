@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -49,22 +48,10 @@ class FeatureView:
         }
 
 
-def load_feature_view(
-    store: FeatureStore,
-    symbol: str,
-    interval: str,
-    *,
-    end: datetime | None = None,
-) -> FeatureView:
-    """Read one series of the features group (up to `end`) together with the table version."""
+def load_feature_view(store: FeatureStore, symbol: str, interval: str) -> FeatureView:
+    """Read one series of the features group together with the table version."""
     table_version = store.table_version(FEATURES)
-    frame = store.read(
-        FEATURES,
-        symbol=symbol,
-        interval=interval,
-        end=end,
-        as_of_version=table_version,
-    )
+    frame = store.read(FEATURES, symbol=symbol, interval=interval, as_of_version=table_version)
     if frame.empty:
         raise FeatureGroupNotFound(
             f"no {FEATURES.table_name} rows for {symbol} {interval}; run "

@@ -30,17 +30,15 @@ def fit_model(
     data: TrainingSet,
     config: TrainConfig,
     *,
-    origins: np.ndarray | None = None,
-    callbacks: list[Any] | None = None,
     progress: bool = False,
 ) -> keras.Model:
-    """Train a freshly built, seeded model on `origins` (the training split by default).
+    """Train a freshly built, seeded model on the training split.
 
     Early stopping watches the validation loss and restores the best epoch's weights.
     """
     keras.utils.set_random_seed(config.seed)
     model = build_model(kind, arch, n_features=data.n_features, horizon=data.horizon)
-    x, y = data.arrays(data.splits.train if origins is None else origins, arch.window)
+    x, y = data.arrays(data.splits.train, arch.window)
     val = data.arrays(data.splits.val, arch.window)
     with tqdm(total=config.epochs, desc=f"training {kind}", disable=not progress) as bar:
         history = model.fit(
@@ -49,7 +47,7 @@ def fit_model(
             validation_data=val,
             epochs=config.epochs,
             batch_size=config.batch_size,
-            callbacks=[*(callbacks or []), early_stopping(config), EpochBar(bar)],
+            callbacks=[early_stopping(config), EpochBar(bar)],
             verbose=0,
         )
     logger.info(
