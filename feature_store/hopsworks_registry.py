@@ -5,22 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from candlecast.errors import ModelNotFound, StoreError, ValidationError
+from candlecast.errors import ModelNotFound, StoreError
 from feature_store.base import SELECTION_METRIC, ModelVersion
 from feature_store.hopsworks_login import login, sdk_boundary
 from feature_store.local_registry import (
     VERSION_FILE,
-    _record,
-    _write_json,
     check_name,
+    checked_bundle,
+    copy_bundle,
     pick_best,
+    read_version,
 )
 
 if TYPE_CHECKING:
@@ -60,16 +60,7 @@ class HopsworksModelRegistry:
         metadata: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Upload model_dir (plus version.json, as in the local registry) as the next version."""
-        check_name(name)
-        source = Path(model_dir)
-        if not source.is_dir():
-            raise StoreError(f"model directory {source} does not exist; save the model there first")
-        if (source / VERSION_FILE).exists():
-            raise ValidationError(
-                f"{source} holds a file named {VERSION_FILE}, which the registry reserves; "
-                "rename it"
-            )
-        record = _record(metrics, metadata)
+        source, record = checked_bundle(name, model_dir, metrics, metadata)
         factory = self._mr.tensorflow if (source / KERAS_FILE).exists() else self._mr.python
         example, schema = _input_example(source)
         model = factory.create_model(
@@ -81,8 +72,7 @@ class HopsworksModelRegistry:
         )
         with tempfile.TemporaryDirectory(prefix="candlecast-upload-") as workdir:
             staging = Path(workdir) / name
-            shutil.copytree(source, staging)
-            _write_json(staging / VERSION_FILE, record)
+            copy_bundle(source, staging, record)
             saved = model.save(str(staging))
         logger.info("registered %s version %s in Hopsworks", name, saved.version)
         return self.get(name, int(saved.version))
@@ -193,7 +183,8 @@ def _original_name(model: Any) -> str | None:
     return None if described is None else described.get("name")
 
 
-def _version(name: str, model: Any, path: Path | None = None) -> ModelVersion:
+def _version(name: str, model: Any) -> ModelVersion:
+    """The version as the model's description tells it, without downloading its files."""
     described = _described(model) or {}
     created = described.get("created")
     return ModelVersion(
@@ -202,7 +193,6 @@ def _version(name: str, model: Any, path: Path | None = None) -> ModelVersion:
         created=datetime.fromisoformat(created) if created else datetime.fromtimestamp(0, UTC),
         metrics={k: float(v) for k, v in (model.training_metrics or {}).items()},
         metadata=dict(described.get("metadata", {})),
-        path=path,
     )
 
 
@@ -210,21 +200,12 @@ def _downloaded(name: str, model: Any) -> ModelVersion:
     """The version with its files on disk and the full metadata of its version.json."""
     path = Path(model.download())
     try:
-        record = json.loads((path / VERSION_FILE).read_text(encoding="utf-8"))
+        return read_version(name, int(model.version), path)
     except (OSError, json.JSONDecodeError) as error:
         raise StoreError(
             f"model {name} version {model.version} has no readable {VERSION_FILE} ({error}); "
             "it was not registered by candlecast — register it again with `candlecast train`"
         ) from None
-    version = _version(name, model, path)
-    return ModelVersion(
-        name=version.name,
-        version=version.version,
-        created=datetime.fromisoformat(record["created"]),
-        metrics={k: float(v) for k, v in record["metrics"].items()},
-        metadata=dict(record.get("metadata", {})),
-        path=path,
-    )
 
 
 def _input_example(source: Path) -> tuple[Any, Any]:

@@ -48,23 +48,13 @@ class LocalModelRegistry:
         metadata: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Copy model_dir in as the next version of name; the version appears all at once."""
-        check_name(name)
-        source = Path(model_dir)
-        if not source.is_dir():
-            raise StoreError(f"model directory {source} does not exist; save the model there first")
-        if (source / VERSION_FILE).exists():
-            raise ValidationError(
-                f"{source} holds a file named {VERSION_FILE}, which the registry reserves; "
-                "rename it"
-            )
-        record = _record(metrics, metadata)
+        source, record = checked_bundle(name, model_dir, metrics, metadata)
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         _sweep_staging(folder)
         staging = folder / f"{_STAGING}{uuid.uuid4().hex}"
         try:
-            shutil.copytree(source, staging)
-            _write_json(staging / VERSION_FILE, record)
+            copy_bundle(source, staging, record)
             version = _publish(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -175,6 +165,46 @@ def _sweep_staging(folder: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
+def checked_bundle(
+    name: str,
+    model_dir: Path,
+    metrics: Mapping[str, float],
+    metadata: Mapping[str, Any] | None,
+) -> tuple[Path, dict[str, Any]]:
+    """The bundle folder and its version record, or raise naming what is wrong with them."""
+    check_name(name)
+    source = Path(model_dir)
+    if not source.is_dir():
+        raise StoreError(f"model directory {source} does not exist; save the model there first")
+    if (source / VERSION_FILE).exists():
+        raise ValidationError(
+            f"{source} holds a file named {VERSION_FILE}, which the registry reserves; rename it"
+        )
+    return source, _record(metrics, metadata)
+
+
+def copy_bundle(source: Path, destination: Path, record: Mapping[str, Any]) -> None:
+    """Copy the bundle folder to destination and write its record there as version.json."""
+    shutil.copytree(source, destination)
+    with (destination / VERSION_FILE).open("w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=2, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_version(name: str, version: int, folder: Path) -> ModelVersion:
+    """The version described by folder's version.json; raises OSError or JSONDecodeError."""
+    record = json.loads((folder / VERSION_FILE).read_text(encoding="utf-8"))
+    return ModelVersion(
+        name=name,
+        version=version,
+        created=datetime.fromisoformat(record["created"]),
+        metrics={k: float(v) for k, v in record["metrics"].items()},
+        metadata=dict(record.get("metadata", {})),
+        path=folder,
+    )
+
+
 def _record(metrics: Mapping[str, float], metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     clean: dict[str, float] = {}
     for key, value in metrics.items():
@@ -197,30 +227,15 @@ def _record(metrics: Mapping[str, float], metadata: Mapping[str, Any] | None) ->
     return record
 
 
-def _write_json(path: Path, record: Mapping[str, Any]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _load(name: str, folder: Path) -> ModelVersion | None:
     try:
-        record = json.loads((folder / VERSION_FILE).read_text(encoding="utf-8"))
+        return read_version(name, int(folder.name), folder)
     except FileNotFoundError:
         return None  # a number claimed by a registration that has not been published yet
     except (OSError, json.JSONDecodeError) as error:
         raise StoreError(
             f"{folder / VERSION_FILE} cannot be read ({error}); remove the folder {folder}"
         ) from None
-    return ModelVersion(
-        name=name,
-        version=int(folder.name),
-        created=datetime.fromisoformat(record["created"]),
-        metrics={k: float(v) for k, v in record["metrics"].items()},
-        metadata=dict(record.get("metadata", {})),
-        path=folder,
-    )
 
 
 def _finite(value: object) -> bool:
