@@ -17,13 +17,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from candlecast.errors import SourceError, UnknownSymbolError
-from feature_pipeline.klines import (
-    between,
-    find_gaps,
-    frame_from_klines,
-    klines_from_frame,
-)
-from feature_pipeline.source import FetchReport, stopped_trading
+from feature_pipeline.klines import between, frame_from_klines, klines_from_frame
+from feature_pipeline.source import FetchReport
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,17 +124,9 @@ class ArchiveSource:
         ]
         frame = between(self._frame(symbol, interval, days), start, end)
         last = frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None
-        report = FetchReport(
-            symbol=symbol,
-            interval=interval,
-            start=start,
-            end=end or last or datetime.min.replace(tzinfo=UTC),
-            rows=len(frame),
-            gaps=find_gaps(frame, interval),
-            last_closed=last,
-            stopped_trading=None if end is None else stopped_trading(last, end, interval),
-        )
-        return frame, report
+        # Without `end` the archive's last candle is the end, so no stop in trading is reported.
+        end = end or last or datetime.min.replace(tzinfo=UTC)
+        return frame, FetchReport.of(frame, symbol, interval, start, end, latest=last)
 
     def _days(self, symbol: str, interval: str) -> list[str]:
         folder = f"{self.prefix}/{symbol}/{interval}/"

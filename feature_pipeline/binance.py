@@ -25,13 +25,12 @@ from feature_pipeline.klines import (
     between,
     closed_only,
     empty_candles,
-    find_gaps,
     frame_from_klines,
     from_ms,
     interval_ms,
     to_ms,
 )
-from feature_pipeline.source import FetchReport, stopped_trading
+from feature_pipeline.source import FetchReport
 
 if TYPE_CHECKING:
     from candlecast.settings import Settings
@@ -149,16 +148,13 @@ class BinanceSource:
         )
         frame = frame_from_klines([row for page in pages for row in page], symbol, interval)
         frame = between(closed_only(frame, now), start, end) if len(frame) else empty_candles()
-        last_closed = frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None
-        report = FetchReport(
-            symbol=symbol,
-            interval=interval,
-            start=start,
-            end=end,
-            rows=len(frame),
-            gaps=find_gaps(frame, interval),
-            last_closed=last_closed,
-            stopped_trading=stopped_trading(from_ms(last) if last else None, end, interval),
+        report = FetchReport.of(
+            frame,
+            symbol,
+            interval,
+            start,
+            end,
+            latest=from_ms(last) if last else None,
             requests=self.requests - requests_before,
             retries=self.retries - retries_before,
         )

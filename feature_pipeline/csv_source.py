@@ -18,10 +18,9 @@ from feature_pipeline.klines import (
     closed_only,
     conform,
     empty_candles,
-    find_gaps,
     interval_ms,
 )
-from feature_pipeline.source import FetchReport, stopped_trading
+from feature_pipeline.source import FetchReport
 
 logger = logging.getLogger(__name__)
 
@@ -180,16 +179,7 @@ class CsvSource:
             else empty_candles()
         )
         latest = everything["open_time"].iloc[-1].to_pydatetime() if len(everything) else None
-        report = FetchReport(
-            symbol=symbol,
-            interval=interval,
-            start=start,
-            end=end,
-            rows=len(frame),
-            gaps=find_gaps(frame, interval),
-            last_closed=frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None,
-            stopped_trading=stopped_trading(latest, end, interval),
-        )
+        report = FetchReport.of(frame, symbol, interval, start, end, latest)
         if progress is not None:
             progress(len(frame))
         logger.info("csv %s %s: %d closed candles from %s", symbol, interval, len(frame), self.root)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import pandas as pd
 
 from candlecast.errors import SettingsError
-from feature_pipeline.klines import Gap, interval_step
+from feature_pipeline.klines import Gap, find_gaps, interval_step
 
 if TYPE_CHECKING:
     from candlecast.settings import Settings
@@ -31,6 +31,32 @@ class FetchReport:
     stopped_trading: datetime | None = None
     requests: int = 0
     retries: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        frame: pd.DataFrame,
+        symbol: str,
+        interval: str,
+        start: datetime | None,
+        end: datetime,
+        latest: datetime | None,
+        requests: int = 0,
+        retries: int = 0,
+    ) -> FetchReport:
+        """The report of a fetch that returned `frame`; `latest` is the source's newest candle."""
+        return cls(
+            symbol=symbol,
+            interval=interval,
+            start=start,
+            end=end,
+            rows=len(frame),
+            gaps=find_gaps(frame, interval),
+            last_closed=frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None,
+            stopped_trading=stopped_trading(latest, end, interval),
+            requests=requests,
+            retries=retries,
+        )
 
     def notes(self) -> list[str]:
         """Human-readable findings: gaps and a symbol that stopped trading."""
