@@ -139,12 +139,12 @@ class ArchiveSource:
         return days
 
     def _frame(self, symbol: str, interval: str, days: list[str]) -> pd.DataFrame:
-        rows: list[list[Any]] = []
-        for day in days:
-            rows = merge_klines(
-                rows, _read(self.s3, self.bucket, day_key(symbol, interval, day, self.prefix))
-            )
-        return frame_from_klines(rows, symbol, interval)
+        rows = [
+            row
+            for day in days
+            for row in _read(self.s3, self.bucket, day_key(symbol, interval, day, self.prefix))
+        ]
+        return frame_from_klines(merge_klines([], rows), symbol, interval)
 
 
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
