@@ -94,8 +94,7 @@ def track_record_sentences(
 
 def model_card(loaded: LoadedModel, *, best: bool) -> str:
     """A Markdown card: name, version, what it is, when trained, data through, track record."""
-    version, bundle = loaded.version, loaded.bundle
-    metrics = {**bundle.metrics, **version.metrics}
+    version, bundle, metrics = loaded.version, loaded.bundle, loaded.metrics
     lines = [
         f"### {version.name} · version {version.version}" + (" · best" if best else ""),
         f"**What it is:** {KIND_WORDS.get(bundle.kind, bundle.kind)}"
@@ -155,25 +154,25 @@ def track_records(
 
 
 def error_table(
-    backtest: pd.DataFrame, horizons: tuple[int, ...] = REPORT_HORIZONS
+    metrics: Mapping[str, float | None], horizons: tuple[int, ...] = REPORT_HORIZONS
 ) -> pd.DataFrame:
-    """Per horizon: model and persistence MAE on the same origins, their ratio, coverage."""
+    """Per horizon: model and persistence MAE on the same test origins, their ratio, coverage.
+
+    The numbers are the model's registered test metrics (`training_pipeline.backtest.score`).
+    """
     rows = []
     for h in horizons:
-        part = backtest[backtest["horizon"] == h] if not backtest.empty else backtest
-        if part.empty:
+        if metrics.get(f"mae_h{h}") is None:
             continue
-        model_mae = float((part["median"] - part["actual"]).abs().mean())
-        naive_mae = float((part["persistence"] - part["actual"]).abs().mean())
-        inside = (part["actual"] >= part["low"]) & (part["actual"] <= part["high"])
+        ratio = metrics.get(f"mae_ratio_h{h}")
         rows.append(
             {
                 "horizon": h,
-                "origins": len(part),
-                "model MAE": round(model_mae, 2),
-                "persistence MAE": round(naive_mae, 2),
-                "MAE ratio": round(model_mae / naive_mae, 3) if naive_mae else float("nan"),
-                "80% coverage": f"{inside.mean():.0%}",
+                "origins": int(metrics["origins"]),
+                "model MAE": round(metrics[f"mae_h{h}"], 2),
+                "persistence MAE": round(metrics[f"persistence_mae_h{h}"], 2),
+                "MAE ratio": round(ratio, 3) if ratio is not None else float("nan"),
+                "80% coverage": f"{metrics[f'coverage80_h{h}']:.0%}",
             }
         )
     return pd.DataFrame(rows)

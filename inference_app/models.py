@@ -70,6 +70,11 @@ class LoadedModel:
     def label(self) -> str:
         return f"{self.version.name}:{self.version.version}"
 
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The bundle's metrics, updated by what the registry holds for this version."""
+        return {**self.bundle.metrics, **self.version.metrics}
+
     def backtest(self) -> pd.DataFrame:
         """The bundle's walk-forward test-period predictions (an empty frame when it has none)."""
         return self.bundle.backtest()

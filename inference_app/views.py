@@ -143,7 +143,7 @@ def fill_forecast(
             f"{loaded.label}: walk-forward forecasts vs what happened",
             forecaster.interval,
         )
-        page.record_table = model_card.error_table(backtest)
+        page.record_table = model_card.error_table(loaded.metrics)
         page.record_text = (
             "Each point is a forecast made with data up to its origin only, by a model that never "
             'saw the test period; persistence ("no change") is scored on the same origins. '
