@@ -14,6 +14,7 @@ from feature_store.base import (
     ModelRegistry,
     ModelVersion,
 )
+from feature_store.local_registry import pick_best
 
 
 def collect_status(
@@ -49,17 +50,13 @@ def models_status(versions: list[ModelVersion]) -> list[dict[str, Any]]:
 
 
 def best_per_series(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
-    """The version with the lowest SELECTION_METRIC for each (symbol, interval) in the metadata."""
-    chosen: dict[tuple[Any, Any], ModelVersion] = {}
+    """The version the registry would pick as best for each (symbol, interval) in the metadata."""
+    series: dict[tuple[Any, Any], list[ModelVersion]] = {}
     for version in versions:
-        score = version.metrics.get(SELECTION_METRIC)
-        if score is None or not math.isfinite(score):
-            continue
-        series = (version.metadata.get("symbol"), version.metadata.get("interval"))
-        current = chosen.get(series)
-        if current is None or _rank(version) < _rank(current):
-            chosen[series] = version
-    return list(chosen.values())
+        if math.isfinite(version.metrics.get(SELECTION_METRIC, math.nan)):
+            key = (version.metadata.get("symbol"), version.metadata.get("interval"))
+            series.setdefault(key, []).append(version)
+    return [pick_best(candidates, SELECTION_METRIC) for candidates in series.values()]
 
 
 def render_status(status: dict[str, Any]) -> str:
@@ -126,10 +123,6 @@ def _models_table(models: list[dict[str, Any]]) -> list[str]:
             f"  {mark:<2}{m['name']:<28}{m['version']:>8}  {_short(m['created']):<20}{shown:>20}"
         )
     return lines
-
-
-def _rank(version: ModelVersion) -> tuple[float, float, int]:
-    return (version.metrics[SELECTION_METRIC], -version.created.timestamp(), -version.version)
 
 
 def _json_number(value: float) -> float | None:
