@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 
 
+@functools.cache  # main() may run many times in one process; commands are added once
 def _register_commands() -> None:
     from candlecast import cli_app, cli_daily, cli_data, cli_store, cli_train
 
