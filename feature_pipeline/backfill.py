@@ -75,9 +75,12 @@ def run(
     now = settings.clock()
     end = min(end or now, now)
     starts = {symbol: _first_wanted(source, symbol, interval, start) for symbol in symbols}
+    groups = {spec.table_name for spec in store.list_groups()}  # listed once, grown by the writes
     with GroupWrites(store) as writes:
         summaries = [
-            _backfill_one(store, writes, source, symbol, interval, starts[symbol], end, progress)
+            _backfill_one(
+                store, writes, groups, source, symbol, interval, starts[symbol], end, progress
+            )
             for symbol in symbols
         ]
     return BackfillSummary(source=source.name, interval=interval, symbols=summaries)
@@ -94,6 +97,7 @@ def _first_wanted(
 def _backfill_one(
     store: FeatureStore,
     writes: GroupWrites,
+    groups: set[str],
     source: CandleSource,
     symbol: str,
     interval: str,
@@ -113,13 +117,14 @@ def _backfill_one(
     )
     # Write only what changes; both groups or neither (GroupWrites undoes on failure).
     candle_rows = changed_rows(
-        new_candles, stored_rows(store, CANDLES, symbol, interval, start, end), CANDLES
+        new_candles, stored_rows(store, CANDLES, symbol, interval, start, end, groups), CANDLES
     )
     feature_rows = changed_rows(
-        new_features, stored_rows(store, FEATURES, symbol, interval, start, end), FEATURES
+        new_features, stored_rows(store, FEATURES, symbol, interval, start, end, groups), FEATURES
     )
-    writes.upsert(CANDLES, candle_rows)
-    writes.upsert(FEATURES, feature_rows)
+    for spec, rows in ((CANDLES, candle_rows), (FEATURES, feature_rows)):
+        if writes.upsert(spec, rows) is not None:
+            groups.add(spec.table_name)
     summary = _summary(report, start, end, len(candle_rows), len(feature_rows))
     for note in report.notes():
         logger.info("%s", note)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -46,9 +47,13 @@ def stored_rows(
     interval: str,
     start: datetime | None,
     end: datetime | None,
+    groups: Collection[str],
 ) -> pd.DataFrame:
-    """What the group holds for one series between start and end (empty if the group is new)."""
-    if spec.table_name not in {s.table_name for s in store.list_groups()}:
+    """What the group holds for one series between start and end.
+
+    `groups` are the table names the store holds: a group missing from them is new, so empty.
+    """
+    if spec.table_name not in groups:
         return pd.DataFrame(columns=spec.schema.names)
     return store.read(spec, symbol=symbol, interval=interval, start=start, end=end)
 
