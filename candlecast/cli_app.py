@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from candlecast.errors import SettingsError
-from candlecast.settings import Settings, check_interval
+from candlecast.settings import Settings
 
 if TYPE_CHECKING:
     from inference_app.forecaster import Forecast
@@ -60,9 +60,7 @@ def forecast(
     from inference_app.forecaster import Forecaster
     from inference_app.freshness import StaleDataError
 
-    settings = Settings.from_env().with_overrides(
-        interval=check_interval(interval) if interval else None
-    )
+    settings = Settings.from_env().with_overrides(interval=interval)
     result = Forecaster(settings).forecast(symbol or settings.symbols[0], days, model)
     warning = result.freshness.warning()
     if warning and not allow_stale:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from candlecast.errors import SettingsError
-from candlecast.settings import Settings, check_interval, check_symbol
+from candlecast.settings import Settings, check_symbol
 
 
 def train(
@@ -60,9 +60,7 @@ def train(
     from training_pipeline.config import DEFAULT, QUICK
     from training_pipeline.run import run
 
-    settings = Settings.from_env().with_overrides(
-        interval=check_interval(interval) if interval else None
-    )
+    settings = Settings.from_env().with_overrides(interval=interval)
     base = QUICK if quick else DEFAULT
     config = base.with_overrides(
         models=parse_models(models),
@@ -94,8 +92,8 @@ def evaluate(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Registered model as NAME or NAME:VERSION, e.g. btcusdt-1d-lstm:2 "
-            "(default: the best model of the series by its validation metric)."
+            help="Registered model as NAME (its latest version) or NAME:VERSION, e.g. "
+            "btcusdt-1d-lstm:2 (default: 'best', the series' best model by its validation metric)."
         ),
     ] = None,
     symbol: Annotated[
@@ -110,24 +108,23 @@ def evaluate(
 ) -> None:
     """Show a registered model's walk-forward test metrics next to persistence and drift."""
     from feature_store import SELECTION_METRIC, open_registry
+    from inference_app.models import parse_model_choice
     from training_pipeline.report import candidates_table, evaluation, evaluation_table
 
-    settings = Settings.from_env().with_overrides(
-        interval=check_interval(interval) if interval else None
-    )
+    settings = Settings.from_env().with_overrides(interval=interval)
     registry = open_registry(settings)
     series_symbol = check_symbol(symbol.strip().upper()) if symbol else settings.symbols[0]
     where = {"symbol": series_symbol, "interval": settings.interval}
-    if model:
-        name, version = parse_model_ref(model)
-        chosen = registry.get(name, version)
-    else:
+    choice = parse_model_choice(model)
+    if choice.is_best:
         chosen = registry.best(SELECTION_METRIC, where=where)
+    else:
+        chosen = registry.get(choice.name, choice.version)
     report = evaluation(chosen)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    if not model:
+    if choice.is_best:
         latest = {v.name: v for v in registry.list() if _matches(v.metadata, where)}
         typer.echo(candidates_table(latest.values()) + "\n")
     typer.echo(evaluation_table(report))
@@ -139,16 +136,6 @@ def parse_models(text: str) -> tuple[str, ...]:
     if not kinds:
         raise SettingsError("no model kinds given; pass e.g. --models mlp,lstm")
     return kinds
-
-
-def parse_model_ref(text: str) -> tuple[str, int | None]:
-    """'NAME' or 'NAME:VERSION' -> (name, version or None)."""
-    name, _, version = text.strip().partition(":")
-    if not name or (version and not version.isdigit()):
-        raise SettingsError(
-            f"--model {text!r} is not NAME or NAME:VERSION; use e.g. btcusdt-1d-lstm:2"
-        )
-    return name, int(version) if version else None
 
 
 def _matches(metadata: dict, where: dict) -> bool:
