@@ -223,11 +223,11 @@ class Forecaster:
         days = check_days(days)
         loaded = self.model(symbol, model)
         symbol = symbol.strip().upper()
-        horizons = [int(h) for h in loaded.bundle.horizons]
-        if days > max(horizons):
+        horizon = loaded.bundle.horizon
+        if days > horizon:
             raise ValidationError(
-                f"model {loaded.label} forecasts at most {max(horizons)} candles ahead; "
-                f"ask for 1..{max(horizons)} days"
+                f"model {loaded.label} forecasts at most {horizon} candles ahead; "
+                f"ask for 1..{horizon} days"
             )
         features = self.features_for(loaded, symbol)
         predicted = loaded.bundle.predict(features)
