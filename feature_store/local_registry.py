@@ -59,7 +59,7 @@ class LocalModelRegistry:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         logger.info("registered %s version %d", name, version)
-        return self.get(name, version)
+        return read_version(name, version, folder / str(version))
 
     def get(self, name: str, version: int | None = None) -> ModelVersion:
         """One version of name, or its latest when version is None."""
