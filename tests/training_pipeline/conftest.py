@@ -89,6 +89,17 @@ def tiny_config() -> TrainConfig:
 
 
 @pytest.fixture
+def data(synthetic: pd.DataFrame, tiny_config: TrainConfig):
+    """The synthetic series prepared for training with the tiny config."""
+    from training_pipeline.data import feature_view_from_frame
+    from training_pipeline.dataset import prepare
+
+    return prepare(
+        feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d"), tiny_config
+    )
+
+
+@pytest.fixture
 def feature_store(tmp_path: Path):
     """A real local feature store (Delta tables in tmp_path) with the features group created."""
     from feature_store.local import LocalFeatureStore

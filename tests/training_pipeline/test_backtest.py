@@ -8,17 +8,12 @@ import pandas as pd
 from feature_pipeline.groups import FEATURE_COLUMNS
 from training_pipeline.backtest import score, selection_score, walk_forward
 from training_pipeline.data import feature_view_from_frame
-from training_pipeline.dataset import prepare
+from training_pipeline.dataset import TrainingSet
 from training_pipeline.register import persistence_bundle
 
 
-def test_rows_line_up_with_the_actual_closes(
-    synthetic: pd.DataFrame, tiny_config, make_bundle
-) -> None:
+def test_rows_line_up_with_the_actual_closes(data: TrainingSet, make_bundle) -> None:
     """It pairs each origin and horizon with the close h candles later and persistence."""
-    data = prepare(
-        feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d"), tiny_config
-    )
     bundle, baseline = make_bundle(data), persistence_bundle(data)
     origins = data.splits.test
     frame = walk_forward(bundle, baseline, data.view, origins)
@@ -31,12 +26,9 @@ def test_rows_line_up_with_the_actual_closes(
 
 
 def test_forecasts_never_see_past_their_origin(
-    synthetic: pd.DataFrame, tiny_config, make_bundle
+    synthetic: pd.DataFrame, data: TrainingSet, make_bundle
 ) -> None:
     """It forecasts the same at every origin when all later rows are replaced."""
-    data = prepare(
-        feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d"), tiny_config
-    )
     bundle, baseline = make_bundle(data), persistence_bundle(data)
     origins = data.splits.test[:40]
     changed = synthetic.copy()
@@ -50,11 +42,8 @@ def test_forecasts_never_see_past_their_origin(
     pd.testing.assert_frame_equal(before, after)
 
 
-def test_scores_put_the_model_next_to_persistence(synthetic: pd.DataFrame, tiny_config) -> None:
+def test_scores_put_the_model_next_to_persistence(data: TrainingSet) -> None:
     """It reports every registry key per horizon; persistence scores ratio 1 against itself."""
-    data = prepare(
-        feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d"), tiny_config
-    )
     baseline = persistence_bundle(data)
     frame = walk_forward(baseline, baseline, data.view, data.splits.test)
     metrics = score(frame, horizons=(1, 3, 7))

@@ -10,15 +10,8 @@ import pytest
 
 from candlecast.errors import ModelNotFound, ValidationError
 from training_pipeline.bundle import BACKTEST_FILE, MODEL_FILE, ModelBundle
-from training_pipeline.data import feature_view_from_frame
-from training_pipeline.dataset import TrainingSet, prepare
+from training_pipeline.dataset import TrainingSet
 from training_pipeline.register import persistence_bundle, register
-
-
-@pytest.fixture
-def data(synthetic: pd.DataFrame, tiny_config) -> TrainingSet:
-    view = feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d")
-    return prepare(view, tiny_config)
 
 
 def test_persistence_bundle_round_trips(data: TrainingSet, tmp_path: Path) -> None:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from training_pipeline.data import feature_view_from_frame
-from training_pipeline.dataset import prepare
+from training_pipeline.dataset import TrainingSet
 from training_pipeline.fit import calibrate
 
 
 def test_noise_is_shrunk_away_and_bands_cover_80_percent_on_validation(
-    synthetic: pd.DataFrame, tiny_config, make_bundle
+    data: TrainingSet, make_bundle
 ) -> None:
     """It pulls a random network (nearly) back to persistence and scales its band to 80%."""
-    data = prepare(
-        feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d"), tiny_config
-    )
     raw = make_bundle(data, seed=5)
     bundle = calibrate(raw, data)
     factor = bundle.shrink[0]
