@@ -50,6 +50,15 @@ def traces(page) -> dict[str, int]:
     return {t["name"]: t["points"] for t in page.evaluate(TRACES)}
 
 
+def forecast_with(page, control: str, value: str, until: str) -> None:
+    """Type `value` into a control, press Enter, click Forecast and wait until `until` holds."""
+    box = page.locator(control)
+    box.fill(value)
+    box.press("Enter")
+    page.click("#forecast-button")
+    page.wait_for_function(until)
+
+
 def test_page_shows_history_and_forecast(page) -> None:
     """It draws the last 50 candles, the last close and a 7-day median and band on load."""
     shown = traces(page)
@@ -63,12 +72,11 @@ def test_page_shows_history_and_forecast(page) -> None:
 
 def test_setting_the_days_redraws_the_forecast(page) -> None:
     """It forecasts 12 days after the days are set to 12 and the button is clicked."""
-    days = page.locator("#days input[type=number]")
-    days.fill("12")
-    days.press("Enter")
-    page.click("#forecast-button")
-    page.wait_for_function(
-        f"() => ({TRACES})().some(t => t.name === 'forecast median' && t.points === 13)"
+    forecast_with(
+        page,
+        "#days input[type=number]",
+        "12",
+        f"() => ({TRACES})().some(t => t.name === 'forecast median' && t.points === 13)",
     )
     shown = traces(page)
     assert shown["close"] == 50 and shown["80% interval"] == 13
@@ -80,12 +88,11 @@ def test_setting_the_days_redraws_the_forecast(page) -> None:
 
 def test_unknown_symbol_shows_a_message(page) -> None:
     """It shows what the store holds for an unknown symbol, without a stack trace."""
-    symbol = page.locator("#symbol input")
-    symbol.fill("DOGEUSDT")
-    symbol.press("Enter")
-    page.click("#forecast-button")
-    page.wait_for_function(
-        "() => document.querySelector('#message').innerText.includes('unknown symbol DOGEUSDT')"
+    forecast_with(
+        page,
+        "#symbol input",
+        "DOGEUSDT",
+        "() => document.querySelector('#message').innerText.includes('unknown symbol DOGEUSDT')",
     )
     text = page.inner_text("body")
     assert "BTCUSDT, ETHUSDT" in page.inner_text("#message")
