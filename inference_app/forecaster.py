@@ -213,10 +213,12 @@ class Forecaster:
 
     def freshness(self, symbol: str, spec: FeatureGroupSpec = FEATURES) -> Freshness:
         """How recent the symbol's rows in a group are."""
-        last = self.latest(spec, symbol, 1)["open_time"].iloc[-1]
-        return freshness_of(
-            to_datetime(last), symbol=symbol, interval=self.interval, now=self.settings.clock()
-        )
+        return self.rows_freshness(symbol, self.latest(spec, symbol, 1))
+
+    def rows_freshness(self, symbol: str, rows: pd.DataFrame) -> Freshness:
+        """How recent rows of the symbol's series are: their newest open time against the clock."""
+        last = to_datetime(rows["open_time"].max())
+        return freshness_of(last, symbol=symbol, interval=self.interval, now=self.settings.clock())
 
     def forecast(self, symbol: str, days: int, model: str | None = None) -> Forecast:
         """Forecast the closes of the `days` candles after the last closed one."""
@@ -230,22 +232,19 @@ class Forecaster:
                 f"ask for 1..{horizon} days"
             )
         features = self.features_for(loaded, symbol)
-        predicted = loaded.bundle.predict(features)
-        last = features.iloc[-1]
-        last_open_time = to_datetime(last["open_time"])
+        freshness = self.rows_freshness(symbol, features)
+        last_close = float(features["close"].iloc[-1])
         return Forecast(
             symbol=symbol,
             interval=self.interval,
             model=loaded.version,
             kind=str(loaded.bundle.kind),
-            last_close=float(last["close"]),
-            freshness=freshness_of(
-                last_open_time, symbol=symbol, interval=self.interval, now=self.settings.clock()
-            ),
+            last_close=last_close,
+            freshness=freshness,
             points=forecast_points(
-                predicted,
-                last_close=float(last["close"]),
-                last_open_time=last_open_time,
+                loaded.bundle.predict(features),
+                last_close=last_close,
+                last_open_time=freshness.last_open_time,
                 step=interval_step(self.interval),
                 days=days,
             ),

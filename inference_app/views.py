@@ -14,7 +14,7 @@ from candlecast.errors import CandlecastError
 from feature_pipeline.groups import CANDLES, FEATURES
 from inference_app import charts, model_card
 from inference_app.forecaster import Forecast, Forecaster
-from inference_app.freshness import format_time, freshness_of, to_datetime
+from inference_app.freshness import format_time
 from inference_app.market import (
     CANDLES_FOR_SUMMARY,
     MarketSummary,
@@ -105,11 +105,11 @@ def fill_data(page: Page, forecaster: Forecaster, symbol: str) -> None:
     page.history = candles
     page.candles = _newest_first(candles, DATA_ROWS)
     page.kpis = kpi_html(summarize(candles))
-    lines = [f"**candles:** {_freshness(forecaster, symbol, candles)}"]
+    lines = [f"**candles:** {forecaster.rows_freshness(symbol, candles).describe()}"]
     features = guarded(page, "features", lambda: forecaster.latest(FEATURES, symbol, DATA_ROWS))
     if features is not None:
         page.features = _newest_first(features, DATA_ROWS)
-        lines.append(f"**features:** {_freshness(forecaster, symbol, features)}")
+        lines.append(f"**features:** {forecaster.rows_freshness(symbol, features).describe()}")
     page.data_text = f"#### {symbol} {forecaster.interval}\n\n" + "  \n".join(lines)
 
 
@@ -198,12 +198,6 @@ def model_choices(forecaster: Forecaster, symbol: str | None) -> list[str]:
         return [BEST, *forecaster.model_choices(symbol.strip().upper())]
     except CandlecastError:
         return [BEST]
-
-
-def _freshness(forecaster: Forecaster, symbol: str, rows: pd.DataFrame) -> str:
-    last = to_datetime(rows["open_time"].max())
-    now = forecaster.settings.clock()
-    return freshness_of(last, symbol=symbol, interval=forecaster.interval, now=now).describe()
 
 
 def _newest_first(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
