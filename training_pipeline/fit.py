@@ -38,18 +38,8 @@ def fit_model(
     """
     keras.utils.set_random_seed(config.seed)
     model = build_model(kind, arch, n_features=data.n_features, horizon=data.horizon)
-    x, y = data.arrays(data.splits.train, arch.window)
-    val = data.arrays(data.splits.val, arch.window)
     with tqdm(total=config.epochs, desc=f"training {kind}", disable=not progress) as bar:
-        history = model.fit(
-            x,
-            y,
-            validation_data=val,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            callbacks=[early_stopping(config), EpochBar(bar)],
-            verbose=0,
-        )
+        history = fit_on(model, data, data.splits.train, arch.window, config, [EpochBar(bar)])
     logger.info(
         "%s %s: %d epochs, best val loss %.4f",
         kind,
@@ -58,6 +48,27 @@ def fit_model(
         min(history.history["val_loss"]),
     )
     return model
+
+
+def fit_on(
+    model: keras.Model,
+    data: TrainingSet,
+    origins: np.ndarray,
+    window: int,
+    config: TrainConfig,
+    callbacks: list[Any],
+) -> keras.callbacks.History:
+    """Fit on the windows ending at `origins`, early-stopped on the validation split."""
+    x, y = data.arrays(origins, window)
+    return model.fit(
+        x,
+        y,
+        validation_data=data.arrays(data.splits.val, window),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        callbacks=[*callbacks, early_stopping(config)],
+        verbose=0,
+    )
 
 
 class EpochBar(keras.callbacks.Callback):

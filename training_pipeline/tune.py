@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from training_pipeline.config import TrainConfig
 from training_pipeline.dataset import TrainingSet
-from training_pipeline.fit import early_stopping
+from training_pipeline.fit import fit_on
 from training_pipeline.models import Architecture, build_model
 
 logger = logging.getLogger(__name__)
@@ -46,18 +46,9 @@ class WindowHyperModel(kt.HyperModel):
         )
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
-        window = hp.get("window")
-        x, y = self.data.arrays(tuning_origins(self.data, self.config), window)
-        val = self.data.arrays(self.data.splits.val, window)
-        return model.fit(
-            x,
-            y,
-            validation_data=val,
-            epochs=self.config.epochs,
-            batch_size=self.config.batch_size,
-            callbacks=[*kwargs.get("callbacks", []), early_stopping(self.config)],
-            verbose=0,
-        )
+        origins = tuning_origins(self.data, self.config)
+        callbacks = kwargs.get("callbacks", [])
+        return fit_on(model, self.data, origins, hp.get("window"), self.config, callbacks)
 
 
 class _Tuner(kt.BayesianOptimization):
