@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from feature_store.base import (
-    SELECTION_METRIC,
+    SERVED_METRIC,
     ColumnStats,
     FeatureGroupSpec,
     FeatureStore,
@@ -13,13 +13,14 @@ from feature_store.base import (
     ModelVersion,
     SeriesSummary,
     WriteResult,
+    served_version,
 )
 
 if TYPE_CHECKING:
     from candlecast.settings import Settings
 
 __all__ = [
-    "SELECTION_METRIC",
+    "SERVED_METRIC",
     "ColumnStats",
     "FeatureGroupSpec",
     "FeatureStore",
@@ -29,6 +30,7 @@ __all__ = [
     "WriteResult",
     "open_registry",
     "open_store",
+    "served_version",
 ]
 
 

@@ -11,9 +11,11 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 import pyarrow as pa
 
-# A registered model's "best" is chosen by this validation-period metric (lower is better):
-# the mean over h = 1..7 of model MAE / persistence MAE. Test-period numbers never pick a model.
-SELECTION_METRIC = "val_mae_ratio_h1_7"
+# A series' "best" model is the version its newest training run serves. Each run registers that
+# version with this metric, the run's start in epoch seconds, so the highest one wins; which
+# configuration is served is decided on the selection period (training_pipeline.selection).
+# Test-period numbers never pick a model.
+SERVED_METRIC = "served_at"
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,16 @@ class ModelRegistry(Protocol):
 
     def best(
         self,
-        metric: str = SELECTION_METRIC,
+        metric: str = SERVED_METRIC,
         *,
-        direction: str = "min",
+        direction: str = "max",
         where: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """The version with the best metric among those whose metadata matches `where`."""
+
+
+def served_version(registry: ModelRegistry, symbol: str, interval: str) -> ModelVersion:
+    """The version the newest training run of the series serves; raises ModelNotFound."""
+    return registry.best(
+        SERVED_METRIC, direction="max", where={"symbol": symbol, "interval": interval}
+    )

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from candlecast.errors import ModelNotFound, StoreError
-from feature_store.base import SELECTION_METRIC, ModelVersion
+from feature_store.base import SERVED_METRIC, ModelVersion
 from feature_store.hopsworks_login import login, sdk_boundary
 from feature_store.local_registry import (
     VERSION_FILE,
@@ -110,9 +110,9 @@ class HopsworksModelRegistry:
     @sdk_boundary("find the best model")
     def best(
         self,
-        metric: str = SELECTION_METRIC,
+        metric: str = SERVED_METRIC,
         *,
-        direction: str = "min",
+        direction: str = "max",
         where: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """The best version by metric among those whose metadata matches `where`.

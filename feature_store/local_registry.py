@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from candlecast.errors import ModelNotFound, StoreError, ValidationError
-from feature_store.base import SELECTION_METRIC, ModelVersion
+from feature_store.base import SERVED_METRIC, ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,9 @@ class LocalModelRegistry:
 
     def best(
         self,
-        metric: str = SELECTION_METRIC,
+        metric: str = SERVED_METRIC,
         *,
-        direction: str = "min",
+        direction: str = "max",
         where: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """The version with the lowest (or highest) metric among those matching `where`."""
@@ -105,7 +105,7 @@ class LocalModelRegistry:
 
 def pick_best(
     versions: list[ModelVersion],
-    metric: str = SELECTION_METRIC,
+    metric: str,
     *,
     direction: str = "min",
     where: Mapping[str, Any] | None = None,

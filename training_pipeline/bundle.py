@@ -1,7 +1,7 @@
 """The model bundle: everything needed to forecast from feature rows, saved as one directory.
 
 A bundle directory holds `bundle.json` (what the model is and what it learned from),
-`model.keras` (not for persistence) and `backtest.parquet` (the walk-forward track record).
+`model.keras` (networks only) and `backtest.parquet` (the walk-forward track record).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from candlecast.errors import ModelNotFound, ValidationError
+from training_pipeline import baselines
 from training_pipeline.data import Scaler
 from training_pipeline.intervals import apply_band
 from training_pipeline.windows import model_inputs
@@ -25,8 +26,12 @@ logger = logging.getLogger(__name__)
 BUNDLE_FILE = "bundle.json"
 MODEL_FILE = "model.keras"
 BACKTEST_FILE = "backtest.parquet"
-BUNDLE_KINDS = ("persistence", "mlp", "lstm")
+BASELINE_KINDS = ("persistence", "garch")
+NETWORK_KINDS = ("mlp", "lstm")
+BUNDLE_KINDS = (*BASELINE_KINDS, *NETWORK_KINDS)
 FORECAST_COLUMNS = ("horizon", "low", "median", "high")
+# 2: baselines with history-based bands (empirical quantiles, GARCH), four periods, refits.
+BUNDLE_FORMAT = 2
 
 
 def model_name(symbol: str, interval: str, kind: str) -> str:
@@ -36,13 +41,16 @@ def model_name(symbol: str, interval: str, kind: str) -> str:
 
 @dataclass
 class ModelBundle:
-    """A trained forecaster with its preprocessing; `predict` gives log-return quantiles.
+    """A forecaster with its preprocessing; `predict` gives log-return quantiles.
 
-    `band` is the 80% interval calibrated on validation (`training_pipeline.intervals`): per
-    horizon, a `width` in multiples of a scale known at the origin (`scale_by`: a volatility
-    feature of the origin row times sqrt(h), the network's own half-widths, or `none`).
-    `shrink` holds per-horizon factors in [0, 1] that pull a network's forecast towards persistence,
-    chosen on validation (1 = the raw network, 0 = the random walk).
+    Baselines (`persistence`: no change with the empirical-quantile band; `garch`: no change with
+    the GARCH band) forecast from the closes of their `window` rows, with the numbers in
+    `baseline` (`training_pipeline.baselines`). Networks (`mlp`, `lstm`) forecast from scaled
+    feature windows; their `band` is the 80% interval calibrated on the fitting data's inner
+    validation (`training_pipeline.intervals`): per horizon, a `width` in multiples of a scale
+    known at the origin (`scale_by`). `shrink` holds per-horizon factors in [0, 1] that pull a
+    network's forecast towards persistence (1 = the raw network, 0 = the random walk).
+    `mase_scale` is the fitting data's mean absolute one-candle change of the close.
     """
 
     kind: str
@@ -56,6 +64,8 @@ class ModelBundle:
     target_scale: tuple[float, ...] | None = None
     band: dict[str, Any] = field(default_factory=dict)
     shrink: tuple[float, ...] | None = None
+    baseline: dict[str, Any] = field(default_factory=dict)
+    mase_scale: float | None = None
     feature_group: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
@@ -82,10 +92,43 @@ class ModelBundle:
     def horizons(self) -> tuple[int, ...]:
         return tuple(range(1, self.horizon + 1))
 
+    @property
+    def is_baseline(self) -> bool:
+        return self.kind in BASELINE_KINDS
+
     # -- forecasting ---------------------------------------------------------------------------
 
+    def forecast_rows(
+        self, features: pd.DataFrame, origins: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Log-return quantiles at the last row (or `origins`) of one series' feature rows.
+
+        Shape (n, horizon, 3) as (low, median, high). The one entry point of the backtest,
+        the evaluation on any period and the app: each origin sees rows up to itself only.
+        """
+        if not self.is_baseline:
+            return self.forecast(self.inputs(features, origins))
+        if len(features) < self.window:
+            raise ValidationError(
+                f"{len(features)} feature rows given but {self.name} needs the last "
+                f"{self.window}; read more rows of the series"
+            )
+        close = features["close"].to_numpy(dtype=np.float64)
+        if not (np.all(np.isfinite(close)) and np.all(close > 0)):
+            raise ValidationError("feature rows hold a close that is not a positive number")
+        origins = np.array([len(close) - 1]) if origins is None else np.asarray(origins)
+        log_close = np.log(close)
+        if self.kind == "persistence":
+            return baselines.empirical_band(
+                log_close, origins, self.horizon, self.baseline["trail"]
+            )
+        params = baselines.GarchParams(**self.baseline["params"])
+        return baselines.garch_band(
+            log_close, origins, params, self.baseline["widths"], self.baseline["span"]
+        )
+
     def inputs(self, features: pd.DataFrame, origins: np.ndarray | None = None) -> np.ndarray:
-        """The exact scaled model input for the last row (or `origins`): (n, window, features)."""
+        """A network's exact scaled input for the last row (or `origins`): (n, window, features)."""
         return model_inputs(
             features,
             columns=self.feature_columns,
@@ -95,20 +138,20 @@ class ModelBundle:
         )
 
     def forecast(self, inputs: np.ndarray) -> np.ndarray:
-        """Log-return quantiles for model inputs: shape (n, horizon, 3) as (low, median, high)."""
+        """A network's log-return quantiles for its inputs: (n, horizon, 3) low, median, high."""
         out = self.raw_forecast(inputs)
         if self.band:
             out = apply_band(out, self.band, self.origin_values(inputs, self.band.get("scale_by")))
-        # Networks are monotone by construction and a persistence band holds 0 in practice;
-        # this guarantees low <= median <= high whatever a band or float round-off says.
+        # Networks are monotone by construction; this guarantees low <= median <= high
+        # whatever a band or float round-off says.
         out[..., 0] = np.minimum(out[..., 0], out[..., 1])
         out[..., 2] = np.maximum(out[..., 2], out[..., 1])
         return out
 
     def raw_forecast(self, inputs: np.ndarray) -> np.ndarray:
-        """The forecast before the calibrated band: persistence all zeros, networks shrunk."""
-        if self.kind == "persistence":
-            return np.zeros((len(inputs), self.horizon, 3))
+        """A network's forecast before the calibrated band, shrunk towards persistence."""
+        if self.is_baseline:
+            raise ValidationError(f"{self.name} is a baseline: forecast it with forecast_rows")
         raw = np.asarray(self._forecaster()(np.asarray(inputs, dtype=np.float32)), np.float64)
         out = raw * np.asarray(self.target_scale)[None, :, None]
         if self.shrink is not None:
@@ -131,7 +174,7 @@ class ModelBundle:
         One row per horizon 1..H: `low`, `median`, `high` are cumulative log returns of the close
         from the last row's close (quantiles 0.1 / 0.5 / 0.9).
         """
-        out = self.forecast(self.inputs(features))[0]
+        out = self.forecast_rows(features)[0]
         values = (np.arange(1, self.horizon + 1), out[:, 0], out[:, 1], out[:, 2])
         return pd.DataFrame(dict(zip(FORECAST_COLUMNS, values, strict=True)))
 
@@ -178,7 +221,7 @@ class ModelBundle:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         (path / BUNDLE_FILE).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
-        if self.kind != "persistence":
+        if not self.is_baseline:
             self._keras_model().save(path / MODEL_FILE)
         backtest = self.backtest()
         if not backtest.empty:
@@ -195,6 +238,11 @@ class ModelBundle:
                 "(see `candlecast evaluate`)"
             )
         data = json.loads((path / BUNDLE_FILE).read_text())
+        if data.get("format", 1) != BUNDLE_FORMAT:
+            raise ModelNotFound(
+                f"{path} holds a bundle of an older format ({data.get('format', 1)}, this version "
+                f"reads {BUNDLE_FORMAT}); retrain it with `candlecast train`"
+            )
         return cls.from_dict(data, path=path)
 
     def to_dict(self) -> dict[str, Any]:
@@ -204,6 +252,7 @@ class ModelBundle:
             if not f.name.startswith("_") and f.name != "path"
         }
         data.update(
+            format=BUNDLE_FORMAT,
             name=self.name,
             horizons=list(self.horizons),
             feature_columns=list(self.feature_columns),
@@ -223,6 +272,23 @@ class ModelBundle:
             if data.get(key) is not None:
                 kwargs[key] = tuple(data[key])
         return cls(**kwargs, path=path)
+
+
+def untrained_baseline(
+    symbol: str, interval: str, *, horizon: int = 30, trail: int = baselines.TRAIL
+) -> ModelBundle:
+    """No change with the empirical band of the last `trail` moves: needs no training."""
+    from feature_pipeline.groups import FEATURE_COLUMNS
+
+    return ModelBundle(
+        kind="persistence",
+        symbol=symbol,
+        interval=interval,
+        feature_columns=FEATURE_COLUMNS,
+        window=baselines.empirical_rows(horizon, trail),
+        horizon=horizon,
+        baseline={"trail": trail},
+    )
 
 
 def _compiled(model: Any) -> Any:

@@ -14,16 +14,23 @@ EVAL_HORIZONS = (1, 3, 7, 14, 30)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How one training run splits the data, searches and evaluates.
+    """How one training run splits the data, searches, selects and evaluates.
 
-    `test_size` origins at the end are the walk-forward test period; `val_size` origins before it
-    (after a gap of `horizon` candles) drive early stopping, tuning, interval calibration and
-    model selection. Everything earlier is training data.
+    From the end: `test_size` origins are the walk-forward test period (reported only),
+    `selection_size` origins before it choose the served model, `val_size` origins before those
+    are the fitting data's inner validation (early stopping, tuning, shrinkage, band calibration),
+    and everything earlier trains the weights. A gap of `horizon` candles separates periods.
+    The chosen network is refitted every `refit_every` test origins (0: frozen); `trail` origins
+    of history set the baselines' bands.
     """
 
     horizon: int = 30
     val_size: int = 365
+    selection_size: int = 365
     test_size: int = 365
+    refit_every: int = 90
+    trail: int = 365
+    garch_span: int = 500
     models: tuple[str, ...] = KINDS
     windows: tuple[int, ...] = (14, 30, 60)
     max_layers: int = 2
@@ -46,11 +53,14 @@ class TrainConfig:
                 f"unknown model kind(s) {unknown or self.models}; "
                 f"use a comma-separated list of {', '.join(KINDS)}"
             )
-        for name in ("horizon", "val_size", "test_size", "max_trials", "epochs", "batch_size"):
+        sizes = ("horizon", "val_size", "selection_size", "test_size", "max_trials", "epochs")
+        for name in (*sizes, "batch_size", "trail", "garch_span"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.refit_every < 0:
+            raise SettingsError(f"refit_every must be 0 (frozen) or more, got {self.refit_every}")
         if self.horizon < 7:
-            raise SettingsError("horizon must be at least 7: model selection averages h = 1..7")
+            raise SettingsError("horizon must be at least 7: the selection gate looks at h = 7")
 
     @property
     def max_window(self) -> int:

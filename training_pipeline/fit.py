@@ -1,4 +1,4 @@
-"""Fitting one network on the training split and calibrating its intervals on validation."""
+"""Fitting one network on the fitting data and calibrating it on the inner validation."""
 
 from __future__ import annotations
 
@@ -30,24 +30,23 @@ def fit_model(
     data: TrainingSet,
     config: TrainConfig,
     *,
+    epochs: int | None = None,
     progress: bool = False,
-) -> keras.Model:
-    """Train a freshly built, seeded model on the training split.
+) -> tuple[keras.Model, int]:
+    """Train a freshly built, seeded model on `data.fit`; return it and its epoch count.
 
-    Early stopping watches the validation loss and restores the best epoch's weights.
+    With `epochs` None, early stopping watches the loss on `data.val` and restores the best
+    epoch's weights (the count returned is that epoch's); a refit passes the count instead.
     """
     keras.utils.set_random_seed(config.seed)
     model = build_model(kind, arch, n_features=data.n_features, horizon=data.horizon)
-    with tqdm(total=config.epochs, desc=f"training {kind}", disable=not progress) as bar:
-        history = fit_on(model, data, data.splits.train, arch.window, config, [EpochBar(bar)])
-    logger.info(
-        "%s %s: %d epochs, best val loss %.4f",
-        kind,
-        arch,
-        len(history.history["loss"]),
-        min(history.history["val_loss"]),
-    )
-    return model
+    total = epochs or config.epochs
+    with tqdm(total=total, desc=f"training {kind}", disable=not progress) as bar:
+        history = fit_on(model, data, data.fit, arch.window, config, [EpochBar(bar)], epochs)
+    losses = history.history.get("val_loss")
+    best = int(np.argmin(losses)) + 1 if losses else total
+    logger.info("%s %s: %d epochs run, %d kept", kind, arch, len(history.history["loss"]), best)
+    return model, best
 
 
 def fit_on(
@@ -57,13 +56,18 @@ def fit_on(
     window: int,
     config: TrainConfig,
     callbacks: list[Any],
+    epochs: int | None = None,
 ) -> keras.callbacks.History:
-    """Fit on the windows ending at `origins`, early-stopped on the validation split."""
+    """Fit on the windows ending at `origins`: early-stopped on `data.val`, or `epochs` exactly."""
     x, y = data.arrays(origins, window)
+    if epochs is not None:
+        return model.fit(
+            x, y, epochs=epochs, batch_size=config.batch_size, callbacks=callbacks, verbose=0
+        )
     return model.fit(
         x,
         y,
-        validation_data=data.arrays(data.splits.val, window),
+        validation_data=data.arrays(data.val, window),
         epochs=config.epochs,
         batch_size=config.batch_size,
         callbacks=[*callbacks, early_stopping(config)],
@@ -89,22 +93,22 @@ def early_stopping(config: TrainConfig) -> keras.callbacks.EarlyStopping:
 
 
 def calibrate(bundle: ModelBundle, data: TrainingSet) -> ModelBundle:
-    """Fit the forecast shrinkage and then the interval band on the validation split.
+    """Fit the forecast shrinkage and then the interval band on `data.val`.
 
     The band's scale (the origin's `vol_30` / `vol_7` / `atr_14`, or the network's own
-    half-widths) is chosen on validation halves; see `training_pipeline.intervals`.
+    half-widths) is chosen on halves of it; see `training_pipeline.intervals`.
     """
     bundle = replace(bundle, shrink=shrinkage(bundle, data), band={})
     return with_validation_band(bundle, data, NETWORK_SOURCES)
 
 
 def shrinkage(bundle: ModelBundle, data: TrainingSet) -> tuple[float, ...]:
-    """The factor in SHRINK_GRID that minimises the validation MAE ratio, averaged over horizons.
+    """The factor in SHRINK_GRID that minimises the MAE ratio on `data.val`, averaged over horizons.
 
     One factor for all horizons (few parameters fitted on validation): a network that cannot beat
-    the random walk on validation is pulled back to it (factor 0).
+    the random walk there is pulled back to it (factor 0).
     """
-    origins = data.splits.val
+    origins = data.val
     median = replace(bundle, shrink=None, band={}).forecast(
         bundle.inputs(data.view.frame, origins)
     )[..., 1]
@@ -118,13 +122,13 @@ def shrinkage(bundle: ModelBundle, data: TrainingSet) -> tuple[float, ...]:
 def with_validation_band(
     bundle: ModelBundle, data: TrainingSet, sources: tuple[str, ...]
 ) -> ModelBundle:
-    """The bundle with its 80% band chosen and calibrated on validation (`choose_band`).
+    """The bundle with its 80% band chosen and calibrated on `data.val` (`choose_band`).
 
     The forecasts, and each origin's volatility, come from `bundle.inputs` exactly as at serving
     time, so the calibrated band is the band the backtest and the app build. Each candidate
     source's second-half coverage error is kept in `notes["band_validation_errors"]`.
     """
-    origins = data.splits.val
+    origins = data.val
     inputs = bundle.inputs(data.view.frame, origins)
     forecast = replace(bundle, band={}).forecast(inputs)
     volatility = {s: bundle.origin_values(inputs, s) for s in VOLATILITY_SOURCES}

@@ -1,14 +1,14 @@
-"""Readable and machine-readable views of registered models' walk-forward metrics."""
+"""Readable and machine-readable views of a model's walk-forward metrics and a run's choice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from feature_store.base import SELECTION_METRIC, ModelVersion
+from feature_store.base import ModelVersion
 from training_pipeline.config import EVAL_HORIZONS
 
-_PER_HORIZON = (
+PER_HORIZON = (
     "mae",
     "persistence_mae",
     "drift_mae",
@@ -19,105 +19,161 @@ _PER_HORIZON = (
     "mape",
     "mase",
     "persistence_mase",
+    "dm_p",
     "da",
     "da_low",
     "da_high",
     "up_share",
     "coverage80",
+    "coverage80_low",
+    "coverage80_high",
     "width80",
+    "winkler",
+    "winkler_ratio",
+    "pinball",
     "persistence_coverage80",
     "persistence_width80",
-    "dm_p",
+    "persistence_winkler",
+    "persistence_pinball",
+    "garch_coverage80",
+    "garch_width80",
+    "garch_winkler",
+    "garch_winkler_ratio",
+    "garch_pinball",
 )
+PERIOD_NAMES = ("train", "val", "selection", "test")
 
 
 def evaluation(version: ModelVersion) -> dict[str, Any]:
-    """A registered model's test-period metrics per horizon, with its selection metric."""
-    meta, metrics = version.metadata, version.metrics
-    horizons = [h for h in EVAL_HORIZONS if f"mae_h{h}" in metrics]
+    """A registered model's test-period metrics per horizon, with its periods and selection."""
+    meta = version.metadata
+    report = metrics_report(
+        version.metrics, period=meta.get("test_period") or [None, None], label="test period"
+    )
     return {
         "model": version.name,
         "version": version.version,
         "kind": meta.get("kind"),
+        "role": meta.get("role"),
         "symbol": meta.get("symbol"),
         "interval": meta.get("interval"),
-        SELECTION_METRIC: metrics.get(SELECTION_METRIC),
-        "origins": int(metrics.get("origins", 0)),
-        "test_period": [meta.get("test_start"), meta.get("test_end")],
         "trained_until": meta.get("trained_until"),
+        "decision": meta.get("decision"),
         "evaluation": meta.get("evaluation"),
-        "horizons": {str(h): {k: metrics.get(f"{k}_h{h}") for k in _PER_HORIZON} for h in horizons},
+        "periods": {name: meta.get(f"{name}_period") for name in PERIOD_NAMES},
+        "selection": {k: v for k, v in version.metrics.items() if k.startswith("sel_")},
+        **report,
+    }
+
+
+def metrics_report(
+    metrics: Mapping[str, float], *, period: list[Any], label: str
+) -> dict[str, Any]:
+    """The scored origins and per-horizon metrics of one walk-forward (any period)."""
+    horizons = [h for h in EVAL_HORIZONS if f"mae_h{h}" in metrics]
+    return {
+        "label": label,
+        "period": list(period),
+        "origins": int(metrics.get("origins", 0)),
+        "horizons": {str(h): {k: metrics.get(f"{k}_h{h}") for k in PER_HORIZON} for h in horizons},
     }
 
 
 def evaluation_table(report: dict[str, Any]) -> str:
-    """The evaluation as two aligned tables: point accuracy, then direction and intervals."""
-    start, end = report["test_period"]
+    """The evaluation as three aligned tables: point errors, intervals, direction."""
+    start, end = report["period"]
     lines = [
         f"{report['model']}:{report['version']} ({report['kind']}) on {report['symbol']} "
-        f"{report['interval']}: walk-forward over {report['origins']} test origins "
-        f"{_day(start)} .. {_day(end)}",
-        f"  {report['evaluation']}; training labels end {_day(report['trained_until'])}",
-        f"  chosen by {SELECTION_METRIC} = {_num(report[SELECTION_METRIC], 3)} "
-        "(validation period; persistence = 1.000)",
-        "",
-        _row(("h", "MAE", "persist.", "drift", "ratio", "RMSE", "MAPE%", "MASE", "DM p")),
+        f"{report['interval']}: walk-forward over {report['origins']} origins of the "
+        f"{report['label']}, {_day(start)} .. {_day(end)}",
     ]
-    for h, row in report["horizons"].items():
+    if report.get("decision"):
+        lines.append(f"  served because {report['decision']}")
+    if report.get("periods"):
+        lines.append("  periods: " + periods_line(report["periods"]))
+    if report.get("trained_until"):
+        lines.append(f"  fitted on candles through {_day(report['trained_until'])}")
+    lines += ["", _row(("h", "MAE", "persist.", "drift", "ratio", "RMSE", "MAPE%", "MASE", "DM p"))]
+    rows = report["horizons"].items()
+    for h, r in rows:
         lines.append(
             _row(
                 (
                     h,
-                    _num(row["mae"], 0),
-                    _num(row["persistence_mae"], 0),
-                    _num(row["drift_mae"], 0),
-                    _num(row["mae_ratio"], 3),
-                    _num(row["rmse"], 0),
-                    _num(row["mape"], 2),
-                    _num(row["mase"], 2),
-                    _num(row["dm_p"], 3),
+                    _num(r["mae"], 0),
+                    _num(r["persistence_mae"], 0),
+                    _num(r["drift_mae"], 0),
+                    _num(r["mae_ratio"], 3),
+                    _num(r["rmse"], 0),
+                    _num(r["mape"], 2),
+                    _num(r["mase"], 2),
+                    _num(r["dm_p"], 3),
                 )
             )
         )
-    header = ("h", "DA", "95% CI", "up-share", "cover80", "width80", "p.cover", "p.width")
-    lines += ["", _row(header)]
-    for h, row in report["horizons"].items():
-        ci = f"{_num(row['da_low'], 2)}-{_num(row['da_high'], 2)}"
+    header = ("h", "cover80", "95% CI", "width80", "Winkler", "W ratio", "pinball", "p.cover")
+    lines += ["", _row(header + ("g.cover", "g.W ratio"))]
+    for h, r in rows:
         lines.append(
             _row(
                 (
                     h,
-                    _num(row["da"], 3),
-                    ci,
-                    _num(row["up_share"], 3),
-                    _num(row["coverage80"], 3),
-                    _num(row["width80"], 0),
-                    _num(row["persistence_coverage80"], 3),
-                    _num(row["persistence_width80"], 0),
+                    _pct(r["coverage80"]),
+                    _ci(r["coverage80_low"], r["coverage80_high"]),
+                    _num(r["width80"], 0),
+                    _num(r["winkler"], 0),
+                    _num(r["winkler_ratio"], 3),
+                    _num(r["pinball"], 0),
+                    _pct(r["persistence_coverage80"]),
+                    _pct(r["garch_coverage80"]),
+                    _num(r["garch_winkler_ratio"], 3),
                 )
             )
         )
+    lines += ["", _row(("h", "DA", "95% CI", "up-share"))]
+    for h, r in rows:
+        lines.append(_row((h, _pct(r["da"]), _ci(r["da_low"], r["da_high"]), _pct(r["up_share"]))))
+    lines += [
+        "",
+        "ratio: MAE / persistence's; W ratio: interval score (Winkler, alpha 0.2) / the empirical "
+        "band's (p.); g.: persistence with the GARCH band; intervals respect overlapping windows",
+    ]
     return "\n".join(lines)
 
 
+def periods_line(periods: Mapping[str, Any]) -> str:
+    """'train 2018-03-01..2022-08-31 | val ... | selection ... | test ...'."""
+    return " | ".join(
+        f"{name} {_day(dates[0])}..{_day(dates[1])}" for name, dates in periods.items() if dates
+    )
+
+
 def candidates_table(versions: Iterable[ModelVersion]) -> str:
-    """One line per model: selection metric (validation) next to headline test numbers."""
-    lines = [_row(("model", "val ratio", "ratio h1", "ratio h7", "ratio h30", "cover80 h1"), 28)]
+    """One line per model: selection-period figures (what chose) next to test figures."""
+    header = ("model", "sel MAE", "sel W", "sel p h1", "sel p h7", "MAE h1", "MAE h7", "W h1")
+    lines = [_row(header + ("cover h1",), 30)]
     for v in versions:
         m = v.metrics
         lines.append(
             _row(
                 (
                     f"{v.name}:{v.version}",
-                    _num(m.get(SELECTION_METRIC), 3),
+                    _num(m.get("sel_mae_ratio"), 3),
+                    _num(m.get("sel_winkler_ratio"), 3),
+                    _num(m.get("sel_dm_p_h1"), 2),
+                    _num(m.get("sel_dm_p_h7"), 2),
                     _num(m.get("mae_ratio_h1"), 3),
                     _num(m.get("mae_ratio_h7"), 3),
-                    _num(m.get("mae_ratio_h30"), 3),
-                    _num(m.get("coverage80_h1"), 3),
+                    _num(m.get("winkler_ratio_h1"), 3),
+                    _pct(m.get("coverage80_h1")),
                 ),
-                28,
+                30,
             )
         )
+    lines.append(
+        "sel: selection period, MAE and interval score (W) as ratios to persistence and its "
+        "empirical band, one-sided DM p vs no change; the rest: test period"
+    )
     return "\n".join(lines)
 
 
@@ -128,6 +184,16 @@ def _row(cells: Iterable[Any], first: int = 3) -> str:
 
 def _num(value: Any, digits: int) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ci(low: Any, high: Any) -> str:
+    if low is None or high is None:
+        return "-"
+    return f"{100 * low:.0f}-{100 * high:.0f}%"
 
 
 def _day(value: Any) -> str:

@@ -1,42 +1,58 @@
-"""The training recipe: read the feature view, fit baselines and networks, evaluate, register."""
+"""The training recipe per series: fit candidates, select on its own period, refit, register.
+
+For each symbol: read the feature view -> fit the baselines and networks on the fitting data ->
+forecast the selection period walk-forward and apply the gate (`selection`) -> score every
+candidate on the test period -> refit the chosen configuration through the last closed candle
+-> register the candidates and, last, the served version.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from candlecast.settings import Settings
-from feature_store.base import SELECTION_METRIC, FeatureStore, ModelRegistry, ModelVersion
+from feature_store.base import SERVED_METRIC, FeatureStore, ModelRegistry, ModelVersion
+from training_pipeline.backtest import Baselines, baseline_forecasts, score, walk_forward
+from training_pipeline.candidates import (
+    Candidate,
+    baseline_candidates,
+    network_candidate,
+    refit,
+    refit_walk_forward,
+)
 from training_pipeline.config import DEFAULT, TrainConfig
 from training_pipeline.data import load_feature_view
-from training_pipeline.dataset import prepare
-from training_pipeline.fit import calibrate, device_name, fit_model, precision
-from training_pipeline.register import evaluate, network_bundle, persistence_bundle, register
-from training_pipeline.tune import tune
+from training_pipeline.dataset import TrainingSet, prepare
+from training_pipeline.register import register
+from training_pipeline.selection import Decision, Scorecard, decide, scorecard
 
 logger = logging.getLogger(__name__)
 
-HEADLINE_KEYS = ("mae_ratio_h1", "mae_ratio_h7", "coverage80_h1", "da_h1")
+HEADLINE_KEYS = ("mae_ratio_h1", "mae_ratio_h7", "winkler_ratio_h1", "coverage80_h1")
 
 
 @dataclass(frozen=True)
-class TrainReport:
-    """What one training run registered, and which of its models validation prefers."""
+class SeriesReport:
+    """What one series' run registered, what it serves and why."""
 
     symbol: str
     interval: str
     device: str
     data: dict[str, Any]
-    versions: list[ModelVersion] = field(default_factory=list)
+    periods: dict[str, list[str]]
+    decision: Decision
+    served: ModelVersion
+    candidates: list[ModelVersion] = field(default_factory=list)
 
     @property
-    def best(self) -> ModelVersion:
-        """Lowest validation ratio; on a tie persistence, the simpler model, wins."""
-        return min(
-            self.versions,
-            key=lambda v: (v.metrics[SELECTION_METRIC], v.metadata.get("kind") != "persistence"),
-        )
+    def sentence(self) -> str:
+        return str(self.served.metadata.get("decision", ""))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,17 +60,26 @@ class TrainReport:
             "interval": self.interval,
             "device": self.device,
             "data": self.data,
-            "best": self.best.name,
-            "models": [
-                {
-                    "name": v.name,
-                    "version": v.version,
-                    SELECTION_METRIC: v.metrics[SELECTION_METRIC],
-                    **{k: v.metrics.get(k) for k in HEADLINE_KEYS},
-                }
-                for v in self.versions
-            ],
+            "periods": self.periods,
+            "served": {
+                "name": self.served.name,
+                "version": self.served.version,
+                "kind": self.served.metadata.get("kind"),
+                "trained_until": self.served.metadata.get("trained_until"),
+                "decision": self.sentence,
+            },
+            "models": [_summary(v) for v in self.candidates],
         }
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """One training run over one or more series."""
+
+    series: list[SeriesReport]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"series": [s.to_dict() for s in self.series]}
 
 
 def run(
@@ -62,30 +87,122 @@ def run(
     store: FeatureStore,
     registry: ModelRegistry,
     *,
-    symbol: str | None = None,
+    symbols: tuple[str, ...] | None = None,
     interval: str | None = None,
     config: TrainConfig = DEFAULT,
     progress: bool = True,
 ) -> TrainReport:
-    """Train, evaluate and register persistence plus each model kind of `config` for one series."""
-    symbol = symbol or settings.symbols[0]
+    """Train, select, refit and register every series of `symbols` (default: the settings')."""
+    from training_pipeline.fit import device_name
+
+    device = device_name()
     interval = interval or settings.interval
+    started = time.time()
+    reports = [
+        train_series(store, registry, symbol, interval, config, device, started, progress)
+        for symbol in symbols or settings.symbols
+    ]
+    return TrainReport(reports)
+
+
+def train_series(
+    store: FeatureStore,
+    registry: ModelRegistry,
+    symbol: str,
+    interval: str,
+    config: TrainConfig,
+    device: str,
+    started: float,
+    progress: bool,
+) -> SeriesReport:
+    """The recipe of the module docstring for one series."""
     view = load_feature_view(store, symbol, interval)
     data = prepare(view, config)
-    device = device_name()
+    splits = data.splits
     logger.info("training %s on %s %s (%d rows)", config.models, symbol, interval, len(view.frame))
+    candidates = baseline_candidates(data, config) + [
+        network_candidate(kind, data, config, device=device, progress=progress)
+        for kind in config.models
+    ]
 
-    baseline = persistence_bundle(data)
-    persistence = evaluate(baseline, baseline, data)
-    versions = []
-    for kind in config.models:
-        with precision(config, device):
-            arch, hyperparameters = tune(kind, data, config, progress=progress)
-            model = fit_model(kind, arch, data, config, progress=progress)
-        bundle = network_bundle(kind, arch, hyperparameters, model, data, device=device)
-        if config.calibrate:
-            bundle = calibrate(bundle, data)
-        versions.append(register(registry, evaluate(bundle, persistence, data)))
-    # Registered last, so the registry's tie-break (newest first) prefers persistence on a tie.
-    versions.insert(0, register(registry, persistence))
-    return TrainReport(symbol, interval, device, view.data_version(), versions)
+    selection = _baselines(data, config, splits.selection)
+    frames = {c.kind: _frame(c, data, selection) for c in candidates}
+    cards = {c.kind: scorecard(c.kind, frames[c.kind], _note(c)) for c in candidates}
+    periods = splits.describe(view.open_time)
+    decision = decide(list(cards.values()), tuple(periods["selection"]))
+    logger.info("%s %s: serving %s", symbol, interval, decision.served)
+
+    test = _baselines(data, config, splits.test)
+    tests = {c.kind: _frame(c, data, test) for c in candidates}
+    chosen = next(c for c in candidates if c.kind == decision.served)
+    served_test = tests[chosen.kind]
+    if not chosen.bundle.is_baseline:
+        forecast = refit_walk_forward(chosen, data, config, splits.test, device=device)
+        served_test = walk_forward(view, splits.test, forecast, test)
+    served_bundle = refit(chosen, data, config, len(view.frame) - 1, device=device)
+
+    run_info = {"run": datetime.fromtimestamp(started, UTC).isoformat()}
+    versions = [
+        register(
+            registry,
+            _scored(c.bundle, cards[c.kind], tests[c.kind]),
+            role="candidate",
+            extra=run_info,
+        )
+        for c in candidates
+    ]
+    sentence = decision.sentence(served_bundle.data["trained_until"])
+    served = _scored(served_bundle, cards[chosen.kind], served_test).with_metrics(
+        {SERVED_METRIC: started}
+    )
+    served_version = register(
+        registry,
+        served,
+        role="served",
+        extra={**run_info, "decision": sentence, "refit_every": config.refit_every},
+    )
+    return SeriesReport(
+        symbol, interval, device, view.data_version(), periods, decision, served_version, versions
+    )
+
+
+def _baselines(data: TrainingSet, config: TrainConfig, origins: np.ndarray) -> Baselines:
+    return baseline_forecasts(
+        data.view, origins, data.horizon, trail=config.trail, span=config.garch_span
+    )
+
+
+def _frame(candidate: Candidate, data: TrainingSet, base: Baselines):
+    """A candidate's walk-forward frame: baselines as they run, networks frozen."""
+    if candidate.kind == "persistence":
+        forecast = base.empirical
+    elif candidate.kind == "garch":
+        forecast = base.garch
+    else:
+        forecast = candidate.forecast(data, base.origins)
+    return walk_forward(data.view, base.origins, forecast, base)
+
+
+def _note(candidate: Candidate) -> str | None:
+    shrink = candidate.bundle.shrink
+    if shrink is not None and not any(shrink):
+        return "its median was shrunk to no change on the inner validation"
+    return None
+
+
+def _scored(bundle, card: Scorecard, test_frame):
+    """The bundle with its selection and test metrics and its test walk-forward frame."""
+    metrics = {**card.metrics(), **score(test_frame, mase_scale=bundle.mase_scale or np.nan)}
+    return bundle.with_metrics(metrics).with_backtest(test_frame)
+
+
+def _summary(version: ModelVersion) -> dict[str, Any]:
+    m = version.metrics
+    return {
+        "name": version.name,
+        "version": version.version,
+        "kind": version.metadata.get("kind"),
+        "sel_mae_ratio": m.get("sel_mae_ratio"),
+        "sel_winkler_ratio": m.get("sel_winkler_ratio"),
+        **{k: m.get(k) for k in HEADLINE_KEYS},
+    }

@@ -64,18 +64,27 @@ class _Tuner(kt.BayesianOptimization):
 
 
 def tuning_origins(data: TrainingSet, config: TrainConfig) -> np.ndarray:
-    """The tuning subset: the most recent `tune_rows` training origins (all when None)."""
-    train = data.splits.train
-    return train if config.tune_rows is None else train[-config.tune_rows :]
+    """The tuning subset: the most recent `tune_rows` fitting origins (all when None)."""
+    return data.fit if config.tune_rows is None else data.fit[-config.tune_rows :]
+
+
+def default_architecture(config: TrainConfig) -> Architecture:
+    """The search space's default point: what a one-trial search would train."""
+    return architecture(kt.HyperParameters(), config)
 
 
 def tune(
     kind: str, data: TrainingSet, config: TrainConfig, *, progress: bool = True
 ) -> tuple[Architecture, dict[str, Any]]:
-    """Search the space with seeded Bayesian optimisation on validation loss; best architecture.
+    """Search the space with seeded Bayesian optimisation on the inner validation loss.
 
-    The tuner's state lives in a temporary directory that is removed afterwards.
+    One trial would only train the space's default point, which the final fit trains anyway,
+    so a one-trial budget skips the search. The tuner's state lives in a temporary directory
+    that is removed afterwards.
     """
+    if config.max_trials == 1:
+        arch = default_architecture(config)
+        return arch, arch.to_dict()
     keras.utils.set_random_seed(config.seed)
     with (
         tempfile.TemporaryDirectory(prefix="candlecast-tuner-") as workdir,

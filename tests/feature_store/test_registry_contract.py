@@ -14,7 +14,7 @@ from process_workers import register_and_die, register_copies
 from store_adapters import MULTI_PROCESS, REGISTRIES
 
 from candlecast.errors import ModelNotFound, ValidationError
-from feature_store.base import SELECTION_METRIC, ModelRegistry
+from feature_store.base import ModelRegistry
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -74,18 +74,18 @@ def test_it_picks_the_best_version_per_series(registry: ModelRegistry, tmp_path:
         registry.register(
             name,
             source,
-            {SELECTION_METRIC: score, "acc": 1 - score},
+            {"score": score, "acc": 1 - score},
             {
                 "symbol": symbol,
                 "interval": "1d",
             },
         )
-    btc = registry.best(where={"symbol": "BTCUSDT", "interval": "1d"})
-    assert (btc.name, btc.metrics[SELECTION_METRIC]) == ("lstm", 0.8)
-    assert registry.best(SELECTION_METRIC).metadata["symbol"] == "ETHUSDT"
+    btc = registry.best("score", direction="min", where={"symbol": "BTCUSDT", "interval": "1d"})
+    assert (btc.name, btc.metrics["score"]) == ("lstm", 0.8)
+    assert registry.best("score", direction="min").metadata["symbol"] == "ETHUSDT"
     assert registry.best("acc", direction="max").metrics["acc"] == pytest.approx(0.3)
     with pytest.raises(ModelNotFound, match="candlecast train"):
-        registry.best(where={"symbol": "XRPUSDT", "interval": "1d"})
+        registry.best("score", where={"symbol": "XRPUSDT", "interval": "1d"})
     with pytest.raises(ModelNotFound):
         registry.best("no_such_metric")
 
@@ -177,3 +177,17 @@ def test_local_registry_sweeps_staging_left_by_old_crashes(tmp_path: Path) -> No
     registry.register("lstm", _model_dir(tmp_path / "bundle"), {"mae": 1.0})
     assert not old.exists() and recent.exists()
     assert [v.version for v in registry.list("lstm")] == [1]
+
+
+def test_the_served_version_is_the_newest_runs(registry: ModelRegistry, tmp_path: Path) -> None:
+    """It serves the version registered with the latest run time, whatever its other metrics."""
+    from feature_store.base import SERVED_METRIC, served_version
+
+    source = _model_dir(tmp_path / "bundle")
+    series = {"symbol": "BTCUSDT", "interval": "1d"}
+    registry.register("mlp", source, {"sel_mae_ratio": 0.9, SERVED_METRIC: 100.0}, series)
+    registry.register("garch", source, {"sel_mae_ratio": 1.0, SERVED_METRIC: 200.0}, series)
+    registry.register("lstm", source, {"sel_mae_ratio": 0.8}, series)  # a candidate, not served
+    assert served_version(registry, "BTCUSDT", "1d").name == "garch"
+    with pytest.raises(ModelNotFound):
+        served_version(registry, "ETHUSDT", "1d")

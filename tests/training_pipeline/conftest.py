@@ -65,10 +65,40 @@ def synthetic() -> pd.DataFrame:
     return synthetic_features()
 
 
+def trending_features(rows: int = 1100, seed: int = 5) -> pd.DataFrame:
+    """A series whose drift is a slowly changing signal stored as `volume_z`.
+
+    signal[t] is AR(1) with coefficient 0.95 and the next log return is 1% x signal[t] plus 0.4%
+    noise, so the next 1..7 candles' returns are predictable from the origin row: a network can
+    beat persistence at every horizon of the tiny config, significantly.
+    """
+    rng = np.random.default_rng(seed)
+    frame = synthetic_features(rows, seed)
+    signal = np.zeros(rows)
+    for t in range(1, rows):
+        signal[t] = 0.95 * signal[t - 1] + rng.normal(scale=np.sqrt(1 - 0.95**2))
+    steps = 0.01 * signal + rng.normal(scale=0.004, size=rows)
+    frame[SIGNAL] = signal
+    frame["close"] = 100.0 * np.exp(np.concatenate([[0.0], np.cumsum(steps[:-1])]))
+    return frame
+
+
+def random_walk_features(rows: int = 1100, seed: int = 9) -> pd.DataFrame:
+    """A random walk (2% daily steps) whose features are all noise: nothing can beat no change."""
+    rng = np.random.default_rng(seed)
+    frame = synthetic_features(rows, seed)
+    frame["close"] = 100.0 * np.exp(np.cumsum(rng.normal(scale=0.02, size=rows)))
+    return frame
+
+
 TINY = TrainConfig(
     horizon=7,
     val_size=120,
+    selection_size=120,
     test_size=120,
+    refit_every=60,
+    trail=100,
+    garch_span=200,
     models=("mlp",),
     windows=(5,),
     max_layers=1,
@@ -124,8 +154,8 @@ def make_bundle():
 
 def untrained_bundle(data, kind: str = "mlp", seed: int = 0):
     """A network bundle with random (non-zero) output weights, so forecasts vary with inputs."""
+    from training_pipeline.candidates import fitting_end, network_bundle
     from training_pipeline.models import Architecture, build_model
-    from training_pipeline.register import network_bundle
 
     arch = Architecture(window=5, units=8)
     model = build_model(kind, arch, n_features=data.n_features, horizon=data.horizon)
@@ -133,15 +163,17 @@ def untrained_bundle(data, kind: str = "mlp", seed: int = 0):
     kernel, bias = head.get_weights()
     rng = np.random.default_rng(seed)
     head.set_weights([rng.normal(scale=0.3, size=kernel.shape).astype("float32"), bias])
-    return network_bundle(kind, arch, arch.to_dict(), model, data, device="CPU")
+    cutoff = fitting_end(data)
+    return network_bundle(kind, arch, arch.to_dict(), model, data, TINY, cutoff, "CPU")
 
 
 def regime_features(rows: int = 1200, seed: int = 11) -> pd.DataFrame:
     """A random walk whose volatility rises and falls slowly and is lowest in the test period.
 
     Daily log-return std is 2% x exp(0.8 sin(2 pi (t - 485) / 800)): with REGIMES, validation
-    sits on the falling slope (about 3.5% down to 2%) and test in the trough (about 1%), so a band
-    calibrated on validation is far too wide on test unless it follows the current volatility.
+    sits around the peak (about 4%), selection on the falling slope and test in the trough (about
+    1%), so a band calibrated on validation is far too wide on test unless it follows the current
+    volatility.
     `ret_1`, `vol_7`, `vol_30` and `atr_14` are computed from the closes (known at each row, as
     in the feature pipeline, `atr_14` from |ret_1|); the other features are noise.
     """
@@ -158,7 +190,7 @@ def regime_features(rows: int = 1200, seed: int = 11) -> pd.DataFrame:
     return frame
 
 
-REGIMES = replace(TINY, val_size=200, test_size=200)
+REGIMES = replace(TINY, val_size=200, selection_size=200, test_size=200)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,22 +10,31 @@ import pandas as pd
 import pytest
 
 from candlecast.errors import ModelNotFound, ValidationError
-from training_pipeline.bundle import BACKTEST_FILE, MODEL_FILE, ModelBundle
+from training_pipeline.bundle import BACKTEST_FILE, BUNDLE_FILE, MODEL_FILE, ModelBundle
+from training_pipeline.candidates import fitting_end, garch_bundle, persistence_bundle
 from training_pipeline.dataset import TrainingSet
-from training_pipeline.register import persistence_bundle, register
+from training_pipeline.register import register
 
 
-def test_persistence_bundle_round_trips(data: TrainingSet, tmp_path: Path) -> None:
-    """It saves persistence without a Keras file and forecasts no change inside its band."""
-    bundle = persistence_bundle(data)
-    loaded = ModelBundle.load(bundle.save(tmp_path / "p"))
-    assert not (tmp_path / "p" / MODEL_FILE).exists()
-    forecast = loaded.predict(data.view.frame.tail(3))
+@pytest.mark.parametrize("kind", ["persistence", "garch"])
+def test_baseline_bundles_round_trip(
+    data: TrainingSet, tiny_config, tmp_path: Path, kind: str
+) -> None:
+    """It saves a baseline without a Keras file and forecasts no change inside its band."""
+    build = persistence_bundle if kind == "persistence" else garch_bundle
+    bundle = build(data, tiny_config, fitting_end(data))
+    loaded = ModelBundle.load(bundle.save(tmp_path / kind))
+    assert not (tmp_path / kind / MODEL_FILE).exists()
+    rows = data.view.frame.tail(loaded.window)
+    forecast = loaded.predict(rows)
     assert list(forecast.columns) == ["horizon", "low", "median", "high"]
     assert forecast["horizon"].tolist() == list(range(1, data.horizon + 1))
     assert (forecast["median"] == 0).all()
     assert (forecast["low"] < 0).all() and (forecast["high"] > 0).all()
-    assert loaded.name == "synthusdt-1d-persistence"
+    pd.testing.assert_frame_equal(forecast, bundle.predict(data.view.frame), check_exact=True)
+    assert loaded.name == f"synthusdt-1d-{kind}"
+    with pytest.raises(ValidationError, match=f"needs the last {loaded.window}"):
+        loaded.predict(rows.tail(loaded.window - 1))
 
 
 @pytest.mark.parametrize("kind", ["mlp", "lstm"])
@@ -34,9 +44,10 @@ def test_registered_and_reloaded_model_forecasts_identically(
     """It gives bit-identical forecasts after registering the bundle and loading it back."""
     bundle = make_bundle(data, kind)
     frame = bundle.with_backtest(pd.DataFrame({"horizon": [1], "actual": [1.0]}))
-    version = register(registry, frame)
+    version = register(registry, frame, role="candidate", extra={"run": "r1"})
     assert version.name == f"synthusdt-1d-{kind}"
     assert version.metadata["kind"] == kind and version.metadata["symbol"] == "SYNTHUSDT"
+    assert version.metadata["role"] == "candidate" and version.metadata["run"] == "r1"
     loaded = ModelBundle.load(registry.get(version.name).path)
     rows = data.view.frame.tail(bundle.window)
     before, after = bundle.predict(rows), loaded.predict(rows)
@@ -64,7 +75,7 @@ def test_forecast_uses_only_rows_up_to_the_last(data: TrainingSet, make_bundle) 
 
 
 def test_bad_inputs_are_refused(data: TrainingSet, tmp_path: Path, make_bundle) -> None:
-    """It refuses too few rows, missing columns and a folder without a bundle."""
+    """It refuses too few rows, missing columns, a folder without a bundle and old bundles."""
     bundle = make_bundle(data)
     with pytest.raises(ValidationError, match="needs the last 5"):
         bundle.predict(data.view.frame.tail(4))
@@ -72,13 +83,19 @@ def test_bad_inputs_are_refused(data: TrainingSet, tmp_path: Path, make_bundle) 
         bundle.predict(data.view.frame.drop(columns="ret_1"))
     with pytest.raises(ModelNotFound, match=r"bundle\.json"):
         ModelBundle.load(tmp_path)
+    folder = bundle.save(tmp_path / "old")
+    record = json.loads((folder / BUNDLE_FILE).read_text())
+    del record["format"]
+    (folder / BUNDLE_FILE).write_text(json.dumps(record))
+    with pytest.raises(ModelNotFound, match="older format.*candlecast train"):
+        ModelBundle.load(folder)
 
 
-def test_quantiles_never_cross(data: TrainingSet) -> None:
+def test_quantiles_never_cross(data: TrainingSet, make_bundle) -> None:
     """It keeps low <= median <= high even when a stored band has a negative width."""
-    bundle = persistence_bundle(data)
+    bundle = make_bundle(data)
     bundle.band = {"scale_by": "none", "width": [-0.05] * data.horizon}
-    forecast = bundle.predict(data.view.frame.tail(1))
+    forecast = bundle.predict(data.view.frame.tail(5))
     assert (forecast["low"] <= forecast["median"]).all()
     assert (forecast["median"] <= forecast["high"]).all()
-    assert (forecast["low"] == 0).all() and (forecast["high"] == 0).all()
+    assert (forecast["low"] == forecast["median"]).all()

@@ -31,29 +31,36 @@ def test_labels_are_future_log_returns() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    rows=st.integers(300, 1500),
+    rows=st.integers(300, 2000),
     horizon=st.integers(7, 40),
     val_size=st.integers(10, 200),
+    selection_size=st.integers(10, 200),
     test_size=st.integers(10, 200),
 )
-def test_splits_never_leak(rows: int, horizon: int, val_size: int, test_size: int) -> None:
-    """It keeps a gap of `horizon` candles: no label of one split reaches a candle of the next."""
+def test_periods_never_leak(
+    rows: int, horizon: int, val_size: int, selection_size: int, test_size: int
+) -> None:
+    """It keeps a gap of `horizon` candles: no label of one period reaches a candle of the next."""
+    sizes = {"val_size": val_size, "selection_size": selection_size, "test_size": test_size}
     try:
-        splits = make_splits(rows, horizon=horizon, val_size=val_size, test_size=test_size)
+        splits = make_splits(rows, horizon=horizon, **sizes)
     except ValidationError:
         return  # too few rows for these sizes: refusing is the right answer
-    assert len(splits.val) == val_size and len(splits.test) == test_size
-    assert splits.train[-1] + horizon < splits.val[0]
-    assert splits.val[-1] + horizon < splits.test[0]
+    periods = list(splits.periods().values())
+    assert [len(p) for p in periods[1:]] == [val_size, selection_size, test_size]
+    for earlier, later in zip(periods, periods[1:], strict=False):
+        assert earlier[-1] + horizon < later[0]
     assert splits.test[-1] + horizon <= rows - 1  # every test label is known
-    for part in (splits.train, splits.val, splits.test):
+    for part in periods:
         assert (np.diff(part) == 1).all()
 
 
 def test_training_labels_do_not_depend_on_later_candles(btc_features: pd.DataFrame) -> None:
     """It gives training origins the same labels when every candle from validation on is cut off."""
     view = feature_view_from_frame(btc_features, symbol="BTCUSDT", interval="1d")
-    splits = make_splits(len(view.frame), horizon=30, val_size=365, test_size=365)
+    splits = make_splits(
+        len(view.frame), horizon=30, val_size=365, selection_size=365, test_size=365
+    )
     full = future_log_returns(view.close, 30)[splits.train]
     cut = future_log_returns(view.close[: splits.val[0]], 30)[splits.train]
     np.testing.assert_array_equal(full, cut)
@@ -81,9 +88,9 @@ def test_scalers_are_fitted_on_the_training_split_only(
 
 
 def test_too_little_history_is_refused() -> None:
-    """It refuses to split a series too short for the validation and test periods."""
+    """It refuses to split a series too short for the validation, selection and test periods."""
     with pytest.raises(ValidationError, match="too few"):
-        make_splits(500, horizon=30, val_size=365, test_size=365)
+        make_splits(1200, horizon=30, val_size=365, selection_size=365, test_size=365)
 
 
 def test_feature_view_records_the_data_version(feature_store, synthetic: pd.DataFrame) -> None:
@@ -112,3 +119,17 @@ def test_features_with_gaps_are_rejected(synthetic: pd.DataFrame) -> None:
         feature_view_from_frame(broken, symbol="SYNTHUSDT", interval="1d")
     with pytest.raises(ValidationError, match="macd"):
         feature_view_from_frame(synthetic.drop(columns="macd"), symbol="SYNTHUSDT", interval="1d")
+
+
+def test_a_refit_calibrates_out_of_sample(data) -> None:
+    """It ends the calibrating fit a horizon before its window and the served fit at the cutoff."""
+    from training_pipeline.data import Scaler
+    from training_pipeline.dataset import refit_set
+
+    horizon, cutoff = data.horizon, int(data.splits.test[40])
+    early, full = refit_set(data, cutoff, calibration=60)
+    assert len(early.val) == 60 and early.val[-1] == cutoff - horizon
+    assert early.fit[-1] + horizon < early.val[0]
+    assert full.fit[-1] == cutoff - horizon and len(full.val) == 0
+    rows = data.view.frame[list(data.view.feature_columns)].to_numpy()
+    assert full.scaler == Scaler.fit(rows[: cutoff - horizon + 1])

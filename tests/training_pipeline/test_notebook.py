@@ -24,14 +24,15 @@ def tiny_parameters(data_dir: Path, home: Path) -> str:
             f'SOURCE = "csv:{data_dir / "BTCUSDT_1d.csv"}"',
             f'HOME = "{home}"',
             "MIXED_PRECISION = False",
-            'CONFIG_OVERRIDES = {"windows": (5,), "val_size": 120, "test_size": 120}',
+            'CONFIG_OVERRIDES = {"windows": (5,), "val_size": 120, "selection_size": 120, '
+            '"test_size": 120}',
         ]
     )
 
 
 @pytest.mark.slow
 def test_notebook_runs_end_to_end(data_dir: Path, tmp_path: Path) -> None:
-    """It backfills from CSV, trains, evaluates, registers and forecasts without a Colab install."""
+    """It backfills from CSV, trains, selects, registers and forecasts without a Colab install."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     parameters = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1, "the notebook needs exactly one cell tagged 'parameters'"
@@ -45,7 +46,7 @@ def test_notebook_runs_end_to_end(data_dir: Path, tmp_path: Path) -> None:
         for out in cell.get("outputs", [])
     )
     assert "running locally" in outputs
-    assert "best by validation: btcusdt-1d-" in outputs
-    assert "walk-forward over 120 test origins" in outputs
+    assert "served: btcusdt-1d-" in outputs and "the selection period" in outputs
+    assert "walk-forward over 120 origins of the test period" in outputs
     assert "median_close" in outputs
     assert (tmp_path / "home" / "registry" / "btcusdt-1d-mlp" / "1" / "model.keras").exists()

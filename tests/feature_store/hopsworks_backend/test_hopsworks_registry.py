@@ -81,7 +81,7 @@ def test_best_without_filter_uses_hopsworks_best_model(
     for name, score in (("a", 0.5), ("a", 0.3), ("b", 0.4)):
         models.register(name, source, {"score": score})
     CALLS.clear()
-    best = models.best("score")
+    best = models.best("score", direction="min")
     assert (best.name, best.version) == ("a", 2)
     assert CALLS["ModelRegistry.get_best_model"] == 2
     assert models.best("score", direction="max").metrics["score"] == 0.5

@@ -121,7 +121,7 @@ def test_the_registry_flow_on_a_real_project(settings: Settings, tmp_path: Path)
         assert (registered.path / "weights.bin").read_bytes() == (
             bundle / "weights.bin"
         ).read_bytes()
-        best = registry.best("score", where={"symbol": "BTCUSDT"})
+        best = registry.best("score", direction="min", where={"symbol": "BTCUSDT"})
         assert best.metrics["score"] <= 0.5
         assert registry.get(name).version == registered.version
     finally:
