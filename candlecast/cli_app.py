@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from candlecast.errors import SettingsError
-from candlecast.settings import Settings
+from candlecast.settings import Settings, parse_time
 
 if TYPE_CHECKING:
     from inference_app.forecaster import Forecast
@@ -27,10 +27,18 @@ def forecast(
     model: Annotated[
         str,
         typer.Option(
-            help="'best' (lowest validation error for the symbol), a registered NAME (its latest "
-            "version) or NAME:VERSION, e.g. btcusdt-1d-mlp:2."
+            help="'best' (the version the symbol's newest training run serves), a registered "
+            "NAME (its latest version) or NAME:VERSION, e.g. btcusdt-1d-garch:2."
         ),
     ] = "best",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Forecast from an earlier candle (its open time, e.g. 2025-06-01): only rows up "
+            "to it are read, so this is what the model would have said when it closed.",
+        ),
+    ] = None,
     interval: Annotated[
         str | None,
         typer.Option(help="Candle interval of the series, e.g. 1d (default: CANDLECAST_INTERVAL)."),
@@ -46,27 +54,31 @@ def forecast(
         bool,
         typer.Option(
             "--json",
-            help="Print one JSON object: symbol, interval, model {name, version, kind}, "
-            "data_through, last_close, stale, warning and forecast [{date, horizon, median, "
-            "low, high, change}].",
+            help="Print one JSON object: symbol, interval, model {name, version, kind, role, "
+            "trained_until, age_candles, decision}, as_of, data_through, last_close, stale, "
+            "warning, model_warning and forecast [{date, horizon, median, low, high, change}].",
         ),
     ] = False,
 ) -> None:
     """Forecast the next closes of a symbol with the 80% interval, from the latest stored features.
 
-    Dates are the open times of the forecast candles, starting right after the last closed one.
-    Exits 1 with a message on bad input, an empty store, no registered model or stale data.
+    Dates are the open times of the forecast candles, starting right after the last closed one
+    (or the --as-of candle). A symbol with no trained model gets no change with the empirical
+    band of past moves, labelled as such. Exits 1 with a message on bad input, an empty store,
+    an --as-of date outside the stored features, or stale data.
     """
     from inference_app.forecaster import Forecaster
     from inference_app.freshness import StaleDataError
 
     settings = Settings.from_env().with_overrides(interval=interval)
-    result = Forecaster(settings).forecast(symbol or settings.symbols[0], days, model)
+    origin = parse_time(as_of, "--as-of") if as_of else None
+    result = Forecaster(settings).forecast(symbol or settings.symbols[0], days, model, origin)
     warning = result.freshness.warning()
     if warning and not allow_stale:
         raise StaleDataError(f"{warning}; or pass --allow-stale to forecast from it anyway")
-    if warning:
-        typer.secho(f"warning: {warning}", err=True, fg="yellow")
+    for note in (warning, result.model_warning()):
+        if note:
+            typer.secho(f"warning: {note}", err=True, fg="yellow")
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else forecast_text(result))
 
 
@@ -77,9 +89,11 @@ def forecast_text(result: Forecast) -> str:
 
     header = (
         f"{result.symbol} {result.interval} · model {result.model.name}:{result.model.version} "
-        f"({result.kind}) · data through {result.data_through} · last close "
+        f"({result.kind}{_age_words(result)}) · data through {result.data_through} · last close "
         f"{format_price(result.last_close)}"
     )
+    if result.loaded.decision:
+        header += f"\nserved because {result.loaded.decision}"
     rows = [("date", "median", "low (10%)", "high (90%)", "change")]
     rows += [
         (
@@ -100,6 +114,13 @@ def forecast_text(result: Forecast) -> str:
         for row in rows
     ]
     return "\n".join([header, *lines])
+
+
+def _age_words(result: Forecast) -> str:
+    age = result.age
+    if age.trained_until is None or age.candles is None:
+        return ", untrained baseline"
+    return f", fitted through {age.trained_until:%Y-%m-%d}, {age.candles} candles old"
 
 
 def app_command(

@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from candlecast.errors import SettingsError
-from candlecast.settings import Settings, check_symbol
+from candlecast.settings import Settings, check_symbol, parse_symbols, parse_time
+
+if TYPE_CHECKING:
+    from feature_store.base import ModelRegistry, ModelVersion
+    from training_pipeline.run import SeriesReport
 
 
 def train(
-    symbol: Annotated[
+    symbols: Annotated[
         str | None,
-        typer.Option(help="Symbol to train on, e.g. BTCUSDT (default: first CANDLECAST_SYMBOLS)."),
+        typer.Option(
+            help="Comma-separated symbols to train, e.g. BTCUSDT,ETHUSDT "
+            "(default: CANDLECAST_SYMBOLS)."
+        ),
     ] = None,
     interval: Annotated[
         str | None,
         typer.Option(help="Candle interval, e.g. 1d (default: CANDLECAST_INTERVAL)."),
     ] = None,
     models: Annotated[
-        str, typer.Option(help="Comma-separated model kinds to train: mlp, lstm or both.")
+        str, typer.Option(help="Comma-separated network kinds to train: mlp, lstm or both.")
     ] = "mlp,lstm",
     max_trials: Annotated[
         int | None,
-        typer.Option(min=1, help="keras-tuner trials per model kind (default 8; --quick: 1)."),
+        typer.Option(min=1, help="keras-tuner trials per network kind (default 8; --quick: 1)."),
     ] = None,
     epochs: Annotated[
         int | None,
@@ -33,28 +40,48 @@ def train(
     ] = None,
     test_origins: Annotated[
         int | None,
-        typer.Option(min=30, help="Walk-forward test origins at the end of the data (365)."),
+        typer.Option(min=30, help="Test origins at the end of the data, reported only (365)."),
+    ] = None,
+    selection_origins: Annotated[
+        int | None,
+        typer.Option(
+            min=30,
+            help="Selection origins before the test period: they choose the "
+            "served model and nothing is fitted on them (365).",
+        ),
     ] = None,
     val_origins: Annotated[
         int | None,
         typer.Option(
-            min=30, help="Validation origins before the test period (365): tuning and selection."
+            min=30,
+            help="Inner validation origins at the end of the fitting data: "
+            "early stopping, tuning, shrinkage, band calibration (365).",
+        ),
+    ] = None,
+    refit_every: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Refit a chosen network every N test origins for its test "
+            "figures (90; 0 = frozen).",
         ),
     ] = None,
     quick: Annotated[
         bool,
         typer.Option(
-            "--quick", help="A small complete run (one short trial per model) for demos and CI."
+            "--quick", help="A small complete run (one short fit per network) for demos and CI."
         ),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as JSON for scripts.")
     ] = False,
 ) -> None:
-    """Tune, train, walk-forward evaluate and register models for one series.
+    """Fit, select, refit and register the models of each series.
 
-    Persistence (no change) is always registered too, so the best model is chosen honestly by
-    its validation-period MAE ratio against persistence; `candlecast evaluate` shows the numbers.
+    Candidates are two baselines (no change with an empirical-quantile band, and with a
+    GARCH(1,1) band) and the networks, all fitted on the fitting data. A network is served only
+    when it beats no change significantly on the selection period; the served configuration is
+    refitted through the last closed candle. `candlecast evaluate` shows the figures.
     """
     from feature_store import open_registry, open_store
     from training_pipeline.config import DEFAULT, QUICK
@@ -67,13 +94,15 @@ def train(
         max_trials=max_trials,
         epochs=epochs,
         test_size=test_origins,
+        selection_size=selection_origins,
         val_size=val_origins,
+        refit_every=refit_every,
     )
     report = run(
         settings,
         open_store(settings),
         open_registry(settings),
-        symbol=check_symbol(symbol.strip().upper()) if symbol else None,
+        symbols=parse_symbols(symbols) if symbols else None,
         interval=settings.interval,
         config=config,
         progress=not as_json,
@@ -81,11 +110,22 @@ def train(
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
-    from training_pipeline.report import candidates_table
+    typer.echo("\n\n".join(series_text(s) for s in report.series))
 
-    typer.echo(f"trained on {report.symbol} {report.interval} ({report.device}):")
-    typer.echo(candidates_table(report.versions))
-    typer.echo(f"best by validation: {report.best.name}:{report.best.version}")
+
+def series_text(series: SeriesReport) -> str:
+    """One series' run: its periods, the candidates' figures and what is served, and why."""
+    from training_pipeline.report import candidates_table, periods_line
+
+    served = series.served
+    return "\n".join(
+        [
+            f"{series.symbol} {series.interval} ({series.device}): " + periods_line(series.periods),
+            candidates_table([*series.candidates, served]),
+            f"served: {served.name}:{served.version} ({served.metadata.get('kind')}) "
+            f"because {series.sentence}",
+        ]
+    )
 
 
 def evaluate(
@@ -93,7 +133,7 @@ def evaluate(
         str | None,
         typer.Option(
             help="Registered model as NAME (its latest version) or NAME:VERSION, e.g. "
-            "btcusdt-1d-lstm:2 (default: 'best', the series' best model by its validation metric)."
+            "btcusdt-1d-lstm:2 (default: 'best', the version the series' newest run serves)."
         ),
     ] = None,
     symbol: Annotated[
@@ -102,32 +142,101 @@ def evaluate(
     interval: Annotated[
         str | None, typer.Option(help="Series interval when --model is not given (e.g. 1d).")
     ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Score the model on the origins from this date (e.g. 2025-07-01) instead of "
+            "showing its registered test figures; works on data that arrived after training.",
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Last origin date with --from (default: the last one whose outcomes have closed).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the metrics as JSON for scripts.")
     ] = False,
 ) -> None:
-    """Show a registered model's walk-forward test metrics next to persistence and drift."""
-    from feature_store import SELECTION_METRIC, open_registry
+    """Show a model's walk-forward metrics next to no change and the GARCH band on the same origins.
+
+    Without --from: its registered test-period figures (and the newest run's candidates). With
+    --from [--to]: the registered model as it is, scored on those origins now.
+    """
+    from feature_store import open_registry
     from inference_app.models import parse_model_choice
     from training_pipeline.report import candidates_table, evaluation, evaluation_table
 
     settings = Settings.from_env().with_overrides(interval=interval)
+    if start is None and end is not None:
+        raise SettingsError("--to needs --from: pass the first origin date too")
     registry = open_registry(settings)
     series_symbol = check_symbol(symbol.strip().upper()) if symbol else settings.symbols[0]
-    where = {"symbol": series_symbol, "interval": settings.interval}
     choice = parse_model_choice(model)
-    if choice.is_best:
-        chosen = registry.best(SELECTION_METRIC, where=where)
+    chosen = (
+        served(registry, series_symbol, settings.interval)
+        if choice.is_best
+        else registry.get(choice.name, choice.version)
+    )
+    if start is not None:
+        report = period_report(settings, chosen, start, end)
     else:
-        chosen = registry.get(choice.name, choice.version)
-    report = evaluation(chosen)
+        report = evaluation(chosen)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    if choice.is_best:
-        latest = {v.name: v for v in registry.list() if _matches(v.metadata, where)}
-        typer.echo(candidates_table(latest.values()) + "\n")
+    if choice.is_best and start is None:
+        typer.echo(candidates_table(same_run(registry, chosen)) + "\n")
+    if report.get("in_sample"):
+        typer.secho(
+            f"warning: {chosen.name}:{chosen.version} was fitted on candles through "
+            f"{str(report['trained_until'])[:10]}, inside this period: its figures are in sample",
+            err=True,
+            fg="yellow",
+        )
     typer.echo(evaluation_table(report))
+
+
+def served(registry: ModelRegistry, symbol: str, interval: str) -> ModelVersion:
+    """The version the series' newest run serves, or an error naming the command to run."""
+    from candlecast.errors import ModelNotFound
+    from feature_store import served_version
+
+    try:
+        return served_version(registry, symbol, interval)
+    except ModelNotFound:
+        raise ModelNotFound(
+            f"no model is registered for {symbol} {interval}; train one with "
+            f"`candlecast train --symbols {symbol} --interval {interval} --quick`"
+        ) from None
+
+
+def period_report(settings: Settings, version: ModelVersion, start: str, end: str | None) -> dict:
+    """Score a registered version on the origins from `start` to `end` (default: the last)."""
+    from feature_store import open_store
+    from training_pipeline.bundle import ModelBundle
+    from training_pipeline.evaluation import evaluate_period
+
+    if version.path is None:
+        raise SettingsError(f"{version.name}:{version.version} has no bundle to evaluate")
+    bundle = ModelBundle.load(version.path)
+    first = parse_time(start, "--from")
+    last = parse_time(end, "--to") if end else None
+    return evaluate_period(open_store(settings), version, bundle, first, last)
+
+
+def same_run(registry: ModelRegistry, version: ModelVersion) -> list[ModelVersion]:
+    """Every version registered by the run that registered `version`, oldest first."""
+    run = version.metadata.get("run")
+    keys = ("symbol", "interval", "run")
+    return [
+        v
+        for v in registry.list()
+        if run and all(v.metadata.get(k) == version.metadata.get(k) for k in keys)
+    ]
 
 
 def parse_models(text: str) -> tuple[str, ...]:
@@ -136,10 +245,6 @@ def parse_models(text: str) -> tuple[str, ...]:
     if not kinds:
         raise SettingsError("no model kinds given; pass e.g. --models mlp,lstm")
     return kinds
-
-
-def _matches(metadata: dict, where: dict) -> bool:
-    return all(metadata.get(k) == v for k, v in where.items())
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,9 @@ _KNOWN = {
     "CANDLECAST_NOW",
     "CANDLECAST_RAW_BUCKET",
     "CANDLECAST_LOG_LEVEL",
+    "CANDLECAST_MAX_MODEL_AGE",
 }
+DEFAULT_MAX_MODEL_AGE = 30  # candles after a model's fitting data ends before forecasts warn
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Settings:
     interval: str = DEFAULT_INTERVAL
     now: datetime | None = None
     raw_bucket: str | None = None
+    max_model_age: int = DEFAULT_MAX_MODEL_AGE
     hopsworks_project: str | None = None
     hopsworks_host: str | None = None
     hopsworks_api_key: str | None = field(default=None, repr=False)
@@ -55,6 +58,11 @@ class Settings:
             check_symbol(symbol)
         if not self.symbols:
             raise SettingsError("at least one symbol is needed (e.g. CANDLECAST_SYMBOLS=BTCUSDT)")
+        if self.max_model_age < 1:
+            raise SettingsError(
+                f"CANDLECAST_MAX_MODEL_AGE must be a whole number of candles >= 1, "
+                f"got {self.max_model_age}"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +85,7 @@ class Settings:
             interval=env.get("CANDLECAST_INTERVAL") or DEFAULT_INTERVAL,
             now=parse_time(now, "CANDLECAST_NOW") if now else None,
             raw_bucket=env.get("CANDLECAST_RAW_BUCKET") or None,
+            max_model_age=_whole(env.get("CANDLECAST_MAX_MODEL_AGE"), DEFAULT_MAX_MODEL_AGE),
             hopsworks_project=env.get("HOPSWORKS_PROJECT") or None,
             hopsworks_host=env.get("HOPSWORKS_HOST") or None,
             hopsworks_api_key=env.get("HOPSWORKS_API_KEY") or None,
@@ -138,3 +147,13 @@ def parse_time(text: str, what: str = "time") -> datetime:
             "or 2025-12-31T00:00:00Z"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _whole(text: str | None, default: int) -> int:
+    if not text:
+        return default
+    if not text.strip().isdigit():
+        raise SettingsError(
+            f"CANDLECAST_MAX_MODEL_AGE={text!r} is not a whole number of candles, e.g. 30"
+        )
+    return int(text)

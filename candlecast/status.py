@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feature_store.base import (
-    SELECTION_METRIC,
+    SERVED_METRIC,
     FeatureGroupSpec,
     FeatureStore,
     ModelRegistry,
@@ -35,13 +35,16 @@ def collect_status(
 
 
 def models_status(versions: list[ModelVersion]) -> list[dict[str, Any]]:
-    """Every model version; `best` marks the lowest SELECTION_METRIC per (symbol, interval)."""
+    """Every model version; `best` marks the version each (symbol, interval) serves."""
     best = {id(v) for v in best_per_series(versions)}
     return [
         {
             "name": v.name,
             "version": v.version,
             "created": iso_utc(v.created),
+            "kind": v.metadata.get("kind"),
+            "role": v.metadata.get("role"),
+            "trained_until": v.metadata.get("trained_until"),
             "metrics": {k: _json_number(x) for k, x in v.metrics.items()},
             "best": id(v) in best,
         }
@@ -50,13 +53,15 @@ def models_status(versions: list[ModelVersion]) -> list[dict[str, Any]]:
 
 
 def best_per_series(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
-    """The version the registry would pick as best for each (symbol, interval) in the metadata."""
+    """The version the registry serves for each (symbol, interval): the newest run's served one."""
     series: dict[tuple[Any, Any], list[ModelVersion]] = {}
     for version in versions:
-        if math.isfinite(version.metrics.get(SELECTION_METRIC, math.nan)):
+        if math.isfinite(version.metrics.get(SERVED_METRIC, math.nan)):
             key = (version.metadata.get("symbol"), version.metadata.get("interval"))
             series.setdefault(key, []).append(version)
-    return [pick_best(candidates, SELECTION_METRIC) for candidates in series.values()]
+    return [
+        pick_best(candidates, SERVED_METRIC, direction="max") for candidates in series.values()
+    ]
 
 
 def render_status(status: dict[str, Any]) -> str:
@@ -112,17 +117,24 @@ def _models_table(models: list[dict[str, Any]]) -> list[str]:
     if not models:
         return ["models: none registered yet (run `candlecast train`)"]
     lines = [
-        f"models ({SELECTION_METRIC}: lower is better; * = best for its symbol and interval)",
-        f"  {'':2}{'name':<28}{'version':>8}  {'created':<20}{SELECTION_METRIC:>20}",
+        "models (* = served for its symbol and interval; sel MAE / sel W: selection-period MAE "
+        "and interval score as ratios to no change and its empirical band)",
+        f"  {'':2}{'name':<28}{'version':>8}  {'role':<10}{'created':<18}{'fitted through':<16}"
+        f"{'sel MAE':>8}{'sel W':>8}",
     ]
     for m in models:
-        score = m["metrics"].get(SELECTION_METRIC)
-        shown = "-" if score is None else f"{score:.4f}"
         mark = "*" if m["best"] else ""
         lines.append(
-            f"  {mark:<2}{m['name']:<28}{m['version']:>8}  {_short(m['created']):<20}{shown:>20}"
+            f"  {mark:<2}{m['name']:<28}{m['version']:>8}  {m.get('role') or '-':<10}"
+            f"{_short(m['created']):<18}{str(m.get('trained_until') or '-')[:10]:<16}"
+            f"{_score(m['metrics'].get('sel_mae_ratio')):>8}"
+            f"{_score(m['metrics'].get('sel_winkler_ratio')):>8}"
         )
     return lines
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _json_number(value: float) -> float | None:

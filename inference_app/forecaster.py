@@ -22,7 +22,13 @@ from feature_pipeline.groups import FEATURES
 from feature_pipeline.klines import interval_step
 from feature_store.base import FeatureGroupSpec, FeatureStore, ModelRegistry, ModelVersion
 from inference_app.freshness import Freshness, format_time, freshness_of, to_datetime
-from inference_app.models import RELOAD_EVERY, LoadedModel, ModelLoader, parse_model_choice
+from inference_app.models import (
+    RELOAD_EVERY,
+    UNTRAINED,
+    LoadedModel,
+    ModelLoader,
+    parse_model_choice,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,31 +51,89 @@ class ForecastPoint:
 
 
 @dataclass(frozen=True)
+class ModelAge:
+    """How old the model is at a forecast's origin: the candles since its fitting data ended."""
+
+    trained_until: datetime | None
+    candles: int | None
+    limit: int
+
+    def warning(self, label: str, symbol: str, interval: str) -> str | None:
+        if self.trained_until is None or self.candles is None:
+            return None
+        through = self.trained_until.strftime("%Y-%m-%d %H:%M").removesuffix(" 00:00")
+        if self.candles < 0:
+            return (
+                f"model {label} was fitted on candles through {through}, after this origin: "
+                "the forecast is in sample"
+            )
+        if self.candles > self.limit:
+            return (
+                f"model {label} was fitted on candles through {through}, {self.candles} candles "
+                f"before this forecast's origin (limit {self.limit}); retrain it with "
+                f"`candlecast train --symbols {symbol} --interval {interval}`"
+            )
+        return None
+
+
+@dataclass(frozen=True)
 class Forecast:
-    """A forecast of the candles after the last closed one, with its model and data."""
+    """A forecast of the candles after the origin (the last closed one, or `as_of`)."""
 
     symbol: str
     interval: str
-    model: ModelVersion
-    kind: str
+    loaded: LoadedModel
     last_close: float
     freshness: Freshness
+    age: ModelAge
     points: tuple[ForecastPoint, ...]
+    as_of: datetime | None = None
+
+    @property
+    def model(self) -> ModelVersion:
+        return self.loaded.version
+
+    @property
+    def kind(self) -> str:
+        return str(self.loaded.bundle.kind)
 
     @property
     def data_through(self) -> str:
         return self.freshness.data_through
 
+    def model_warning(self) -> str | None:
+        """Why the model's forecast deserves care: no trained model, too old, or in sample."""
+        if self.loaded.role == UNTRAINED:
+            return (
+                f"no model is trained for {self.symbol} {self.interval}: this is no change with "
+                "the empirical band of the last 365 moves; train one with `candlecast train "
+                f"--symbols {self.symbol} --interval {self.interval}`"
+            )
+        return self.age.warning(self.loaded.label, self.symbol, self.interval)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON envelope of `candlecast forecast --json` and of the app's /forecast endpoint."""
+        trained_until = self.age.trained_until
         return {
             "symbol": self.symbol,
             "interval": self.interval,
-            "model": {"name": self.model.name, "version": self.model.version, "kind": self.kind},
+            "model": {
+                "name": self.model.name,
+                "version": self.model.version,
+                "kind": self.kind,
+                "role": self.loaded.role,
+                "trained_until": format_time(trained_until, self.interval)
+                if trained_until
+                else None,
+                "age_candles": self.age.candles,
+                "decision": self.loaded.decision,
+            },
+            "as_of": format_time(self.as_of, self.interval) if self.as_of else None,
             "data_through": self.data_through,
             "last_close": self.last_close,
             "stale": self.freshness.stale,
             "warning": self.freshness.warning(),
+            "model_warning": self.model_warning(),
             "forecast": [
                 {
                     "date": format_time(p.date, self.interval),
@@ -194,15 +258,49 @@ class Forecaster:
             )
         return frame.reset_index(drop=True)
 
-    def features_for(self, loaded: LoadedModel, symbol: str) -> pd.DataFrame:
-        """The latest feature rows a model needs (its window), oldest first."""
+    def rows_until(
+        self, spec: FeatureGroupSpec, symbol: str, as_of: datetime, rows: int
+    ) -> pd.DataFrame:
+        """The last `rows` rows of a series whose candles opened at or before `as_of`."""
+        last = to_datetime(self.latest(spec, symbol, 1)["open_time"].iloc[-1])
+        if as_of > last:
+            raise ValidationError(
+                f"as of {format_time(as_of, self.interval)} is after the last closed "
+                f"{self.interval} candle of {symbol} ({format_time(last, self.interval)}); "
+                "pass that date or an earlier one"
+            )
+        read = {"symbol": symbol, "interval": self.interval, "end": as_of}
+        start = as_of - interval_step(self.interval) * (2 * rows + 10)
+        frame = self.store.read(spec, start=start, **read)
+        if len(frame) < rows:  # a gap in the series: read everything up to as_of
+            frame = self.store.read(spec, **read)
+        if frame.empty:
+            first = to_datetime(
+                self.store.read(spec, symbol=symbol, interval=self.interval, columns=["open_time"])[
+                    "open_time"
+                ].min()
+            )
+            raise ValidationError(
+                f"as of {format_time(as_of, self.interval)} is before the {symbol} "
+                f"{self.interval} features start ({format_time(first, self.interval)})"
+            )
+        return frame.tail(rows).reset_index(drop=True)
+
+    def features_for(
+        self, loaded: LoadedModel, symbol: str, as_of: datetime | None = None
+    ) -> pd.DataFrame:
+        """The feature rows a model needs (its window) up to the last or the `as_of` candle."""
         window = int(loaded.bundle.window)
-        frame = self.latest(FEATURES, symbol, window)
+        if as_of is None:
+            frame = self.latest(FEATURES, symbol, window)
+        else:
+            frame = self.rows_until(FEATURES, symbol, as_of, window)
         if len(frame) < window:
+            until = f" up to {format_time(as_of, self.interval)}" if as_of else ""
             raise FeatureGroupNotFound(
-                f"{symbol} {self.interval} has {len(frame)} feature rows but model "
-                f"{loaded.label} needs {window}; backfill more history with `candlecast backfill "
-                f"--symbols {symbol} --interval {self.interval}`"
+                f"{symbol} {self.interval} has {len(frame)} feature rows{until} but model "
+                f"{loaded.label} needs {window}; pick a later date or backfill more history with "
+                f"`candlecast backfill --symbols {symbol} --interval {self.interval}`"
             )
         return frame
 
@@ -220,8 +318,14 @@ class Forecaster:
         last = to_datetime(rows["open_time"].max())
         return freshness_of(last, symbol=symbol, interval=self.interval, now=self.settings.clock())
 
-    def forecast(self, symbol: str, days: int, model: str | None = None) -> Forecast:
-        """Forecast the closes of the `days` candles after the last closed one."""
+    def forecast(
+        self, symbol: str, days: int, model: str | None = None, as_of: datetime | None = None
+    ) -> Forecast:
+        """Forecast the closes of the `days` candles after the last closed one (or `as_of`).
+
+        With `as_of`, only rows up to the candle that opened then are read: the forecast is the
+        one this model would have made right after that candle closed.
+        """
         days = check_days(days)
         loaded = self.model(symbol, model)
         symbol = symbol.strip().upper()
@@ -231,16 +335,19 @@ class Forecaster:
                 f"model {loaded.label} forecasts at most {horizon} candles ahead; "
                 f"ask for 1..{horizon} days"
             )
-        features = self.features_for(loaded, symbol)
-        freshness = self.rows_freshness(symbol, features)
+        features = self.features_for(loaded, symbol, as_of)
+        last = to_datetime(features["open_time"].max())
+        now = last + interval_step(self.interval) if as_of else self.settings.clock()
+        freshness = freshness_of(last, symbol=symbol, interval=self.interval, now=now)
         last_close = float(features["close"].iloc[-1])
         return Forecast(
             symbol=symbol,
             interval=self.interval,
-            model=loaded.version,
-            kind=str(loaded.bundle.kind),
+            loaded=loaded,
             last_close=last_close,
             freshness=freshness,
+            age=self.model_age(loaded, last),
+            as_of=as_of,
             points=forecast_points(
                 loaded.bundle.predict(features),
                 last_close=last_close,
@@ -249,6 +356,14 @@ class Forecaster:
                 days=days,
             ),
         )
+
+    def model_age(self, loaded: LoadedModel, origin: datetime) -> ModelAge:
+        """Candles between the end of the model's fitting data and the forecast's origin."""
+        until = loaded.trained_until
+        if until is None:
+            return ModelAge(None, None, self.settings.max_model_age)
+        candles = round((origin - until) / interval_step(self.interval))
+        return ModelAge(until, candles, self.settings.max_model_age)
 
     def warm_up(self, symbols: tuple[str, ...] | None = None) -> None:
         """Load each symbol's best model and the latest version of its other models, forecasting

@@ -1,4 +1,4 @@
-"""What a model is and how it did on its walk-forward test period, in plain words and tables."""
+"""What a model is, why it is served and how it did on its test period, in figures and words."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 import pandas as pd
 
 from feature_pipeline.klines import interval_step
-from inference_app.models import LoadedModel
+from inference_app.models import UNTRAINED, LoadedModel
 
 CARD_HORIZONS = (1, 7, 30)
 TRACK_HORIZONS = (1, 7)
@@ -17,7 +17,11 @@ REPORT_HORIZONS = (1, 3, 7, 14, 30)
 KIND_WORDS = {
     "mlp": "a multilayer perceptron (MLP) over a window of the latest features",
     "lstm": "an LSTM recurrent network over a window of the latest features",
-    "persistence": 'the persistence baseline: it assumes "no change" from the last close',
+    "persistence": 'no change: the median is the last close, and the 80% interval is the 10% to '
+    "90% range of the last 365 moves over the same number of candles",
+    "garch": "no change with a GARCH band: the median is the last close, and the 80% interval "
+    "widens and narrows with the volatility a GARCH(1,1) model with Student-t innovations "
+    "forecasts",
 }
 
 
@@ -33,7 +37,7 @@ def ahead_words(h: int, interval: str) -> str:
 
 
 def compare_words(ratio: float) -> str:
-    """An MAE ratio vs persistence as words: '1.0% lower than', '2.3% higher than'."""
+    """A ratio to a baseline as words: '1.0% lower than', '2.3% higher than'."""
     if not math.isfinite(ratio):
         return "not comparable with"
     if abs(ratio - 1) < 0.0005:
@@ -56,76 +60,94 @@ def track_record_sentences(
     *,
     baseline: bool = False,
 ) -> list[str]:
-    """'On the last 365 days (...) this model's 7-day error was 1.0% lower than ...'."""
-    if baseline:  # persistence compared with itself says nothing; its interval still does
-        metrics = {k: v for k, v in metrics.items() if not k.startswith("mae_ratio_")}
-    parts = [
-        f"its {step_words(h, interval)} error was {compare_words(metrics[f'mae_ratio_h{h}'])} "
-        "assuming no change"
-        for h in CARD_HORIZONS
-        if f"mae_ratio_h{h}" in metrics
-    ]
+    """'On the 365 test origins (...), this model's 7-day error was 1.0% lower than ...'."""
     if period is None:
         where = "On its walk-forward test period"
     else:
         count, first, last = period
         unit = "days" if interval == "1d" else f"{interval} candles"
-        where = (
-            f"On the last {count} {unit} of walk-forward testing "
-            f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
-        )
+        where = f"On the {count} {unit} of its test period ({first:%Y-%m-%d} to {last:%Y-%m-%d})"
     sentences = []
-    if parts:
-        sentences.append(f"{where}, this model's " + "; ".join(parts).removeprefix("its ") + ".")
+    errors = [
+        f"{step_words(h, interval)} error was {compare_words(metrics[f'mae_ratio_h{h}'])}"
+        for h in CARD_HORIZONS
+        if f"mae_ratio_h{h}" in metrics and not baseline
+    ]
+    if errors:
+        sentences.append(f"{where}, this model's " + "; ".join(errors) + " assuming no change.")
     coverage = [
         f"{metrics[f'coverage80_h{h}']:.0%} of the time {ahead_words(h, interval)} ahead"
         for h in CARD_HORIZONS
         if f"coverage80_h{h}" in metrics
     ]
     if coverage:
-        lead = "Its" if parts else f"{where}, its"
+        lead = "Its" if errors else f"{where}, its"
         sentences.append(
-            f"{lead} 80% interval held the actual close "
-            + ", ".join(coverage)
-            + " (the aim is 80%)."
+            f"{lead} 80% interval held the actual close " + ", ".join(coverage) + " (aim: 80%)."
+        )
+    scores = [
+        f"{compare_words(metrics[f'winkler_ratio_h{h}'])} the empirical band's "
+        f"{ahead_words(h, interval)} ahead"
+        for h in CARD_HORIZONS
+        if f"winkler_ratio_h{h}" in metrics
+    ]
+    if scores:
+        sentences.append(
+            "Its interval score (width plus a penalty for each miss; lower is better) was "
+            + ", ".join(scores)
+            + "."
         )
     return sentences or ["It has no walk-forward metrics yet."]
 
 
-def model_card(loaded: LoadedModel, *, best: bool) -> str:
-    """A Markdown card: name, version, what it is, when trained, data through, track record."""
-    version, bundle, metrics = loaded.version, loaded.bundle, loaded.metrics
+def model_card(loaded: LoadedModel, *, best: bool, age: str | None = None) -> str:
+    """A Markdown card: name, what it is, why it is served, when fitted, its test figures."""
+    version, bundle = loaded.version, loaded.bundle
+    if loaded.role == UNTRAINED:
+        return (
+            f"### No trained model for {bundle.symbol} {bundle.interval}\n\n"
+            f"**What is shown:** {KIND_WORDS['persistence']}. Train models with "
+            f"`candlecast train --symbols {bundle.symbol} --interval {bundle.interval}`."
+        )
     lines = [
-        f"### {version.name} · version {version.version}" + (" · best" if best else ""),
+        f"### {version.name} · version {version.version}" + (" · served" if best else ""),
         f"**What it is:** {KIND_WORDS.get(bundle.kind, bundle.kind)}"
-        + (f" ({bundle.window} candles)" if bundle.kind != "persistence" else "")
-        + f", forecasting 1 to {bundle.horizon} candles ahead with an 80% interval.",
-        f"**Trained:** {version.created:%Y-%m-%d %H:%M} UTC on {bundle.symbol} {bundle.interval}"
-        + _data_range(bundle.data)
-        + ".",
+        + (f" ({bundle.window} candles)" if not bundle.is_baseline else "")
+        + f", forecasting 1 to {bundle.horizon} candles ahead.",
+    ]
+    if loaded.decision:
+        lines.append(f"**Why it is served:** {loaded.decision}.")
+    fitted = _fitted_words(loaded, age)
+    if fitted:
+        lines.append(fitted)
+    lines.append(
         " ".join(
             track_record_sentences(
-                metrics,
+                loaded.metrics,
                 bundle.interval,
                 backtest_period(loaded.backtest()),
-                baseline=bundle.kind == "persistence",
+                baseline=bundle.is_baseline,
             )
-        ),
-    ]
-    if bundle.kind == "persistence" and best:
-        lines.append(
-            f"> The best model for {bundle.symbol} {bundle.interval} is **persistence**: "
-            'no trained model beat "no change" on the validation period, so the forecast '
-            "median is the last close and the interval comes from the spread of past moves."
         )
+    )
     return "\n\n".join(lines)
 
 
-def _data_range(data: Mapping[str, object]) -> str:
-    first, last = data.get("first_open_time"), data.get("last_open_time")
-    if not first or not last:
-        return ""
-    return f" data from {str(first)[:10]} through {str(last)[:10]}"
+def _fitted_words(loaded: LoadedModel, age: str | None) -> str:
+    data = loaded.bundle.data
+    periods = data.get("periods") or {}
+    parts = []
+    if loaded.trained_until is not None:
+        parts.append(
+            f"**Fitted on** {loaded.bundle.symbol} {loaded.bundle.interval} candles through "
+            f"{loaded.trained_until:%Y-%m-%d}" + (f" ({age})" if age else "")
+        )
+    if periods:
+        parts.append(
+            "periods: "
+            + "; ".join(f"{name} {d[0][:10]} to {d[1][:10]}" for name, d in periods.items())
+        )
+    return ". ".join(parts) + "." if parts else ""
 
 
 def track_records(
@@ -156,7 +178,7 @@ def track_records(
 def error_table(
     metrics: Mapping[str, float | None], horizons: tuple[int, ...] = REPORT_HORIZONS
 ) -> pd.DataFrame:
-    """Per horizon: model and persistence MAE on the same test origins, their ratio, coverage.
+    """Per horizon: MAE next to persistence's, interval score next to the empirical band's.
 
     The numbers are the model's registered test metrics (`training_pipeline.backtest.score`).
     """
@@ -164,15 +186,19 @@ def error_table(
     for h in horizons:
         if metrics.get(f"mae_h{h}") is None:
             continue
-        ratio = metrics.get(f"mae_ratio_h{h}")
         rows.append(
             {
                 "horizon": h,
                 "origins": int(metrics["origins"]),
                 "model MAE": round(metrics[f"mae_h{h}"], 2),
                 "persistence MAE": round(metrics[f"persistence_mae_h{h}"], 2),
-                "MAE ratio": round(ratio, 3) if ratio is not None else float("nan"),
+                "MAE ratio": _round(metrics.get(f"mae_ratio_h{h}")),
+                "interval score ratio": _round(metrics.get(f"winkler_ratio_h{h}")),
                 "80% coverage": f"{metrics[f'coverage80_h{h}']:.0%}",
             }
         )
     return pd.DataFrame(rows)
+
+
+def _round(value: float | None) -> float:
+    return round(value, 3) if value is not None else float("nan")

@@ -1,4 +1,4 @@
-"""Serving models: resolve 'best' or NAME[:VERSION], load once, reload when a newer best appears."""
+"""Serving models: resolve 'best' (the served version) or NAME[:VERSION], load once, reload."""
 
 from __future__ import annotations
 
@@ -7,22 +7,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
 from candlecast.errors import ModelNotFound, SettingsError
-from feature_store.base import SELECTION_METRIC, ModelRegistry, ModelVersion
+from feature_store.base import ModelRegistry, ModelVersion, served_version
 
 if TYPE_CHECKING:
     from training_pipeline.bundle import ModelBundle
 
 logger = logging.getLogger(__name__)
 
-BEST = "best"
+BEST = "best"  # the version the newest training run of the series serves
 RELOAD_EVERY = timedelta(minutes=3)
+UNTRAINED = "untrained"  # the role of the baseline served to a series with no trained model
 T = TypeVar("T")
 
 
@@ -75,16 +76,47 @@ class LoadedModel:
         """The bundle's metrics, updated by what the registry holds for this version."""
         return {**self.bundle.metrics, **self.version.metrics}
 
+    @property
+    def role(self) -> str:
+        """'served', 'candidate' or 'untrained' (the baseline of a series with no model)."""
+        return str(self.version.metadata.get("role", "candidate"))
+
+    @property
+    def trained_until(self) -> datetime | None:
+        """Open time of the last candle the model's fitting saw (None for the untrained one)."""
+        value = self.bundle.data.get("trained_until")
+        return pd.Timestamp(value).tz_convert("UTC").to_pydatetime() if value else None
+
+    @property
+    def decision(self) -> str | None:
+        """Why the training run serves this version, in one sentence (served versions only)."""
+        return self.version.metadata.get("decision")
+
     def backtest(self) -> pd.DataFrame:
         """The bundle's walk-forward test-period predictions (an empty frame when it has none)."""
         return self.bundle.backtest()
 
 
 def load_bundle(path: Path) -> ModelBundle:
-    """Load a bundle directory (TensorFlow is imported here, never at module import)."""
+    """Load a bundle directory (a network's runtime is imported on its first forecast)."""
     from training_pipeline.bundle import ModelBundle
 
     return ModelBundle.load(path)
+
+
+def untrained(symbol: str, interval: str) -> LoadedModel:
+    """No change with the empirical band of past moves, for a series with no trained model."""
+    from training_pipeline.bundle import untrained_baseline
+
+    bundle = untrained_baseline(symbol, interval)
+    version = ModelVersion(
+        name=bundle.name,
+        version=0,
+        created=datetime.now(UTC),
+        metrics={},
+        metadata={"symbol": symbol, "interval": interval, "kind": bundle.kind, "role": UNTRAINED},
+    )
+    return LoadedModel(version, bundle)
 
 
 class ModelLoader:
@@ -104,37 +136,48 @@ class ModelLoader:
         self._monotonic = monotonic
         self._lock = threading.RLock()
         self._loaded: dict[tuple[str, int], LoadedModel] = {}
-        self._best: dict[tuple[str, str], tuple[float, ModelVersion]] = {}
+        self._best: dict[tuple[str, str], tuple[float, ModelVersion | None]] = {}
         self._choices: dict[tuple[str, str], tuple[float, list[str]]] = {}
         self._named: dict[tuple[str, int | None], tuple[float, ModelVersion]] = {}
 
     def get(self, choice: ModelChoice, *, symbol: str, interval: str) -> LoadedModel:
-        """The model for a series: the best one by the selection metric, or the one named."""
-        version = (
-            self.best_version(symbol, interval)
-            if choice.is_best
-            else self._named_version(choice, symbol=symbol, interval=interval)
-        )
+        """The model for a series: the served one ('best'), or the one named.
+
+        A series with no trained model is served the untrained baseline (`untrained`).
+        """
+        if not choice.is_best:
+            return self._load(self._named_version(choice, symbol=symbol, interval=interval))
+        version = self.best_version(symbol, interval)
+        if version is None:
+            return untrained(symbol, interval)
         return self._load(version)
 
-    def best_version(self, symbol: str, interval: str) -> ModelVersion:
-        """The best version for the series, asking the registry at most every reload_every."""
+    def best_version(self, symbol: str, interval: str) -> ModelVersion | None:
+        """The served version of the series (None when none is registered), asked at most
+        every reload_every."""
         key = (symbol, interval)
 
-        def ask() -> ModelVersion:
+        def ask() -> ModelVersion | None:
             try:
-                best = self.registry.best(
-                    SELECTION_METRIC, where={"symbol": symbol, "interval": interval}
-                )
+                best = served_version(self.registry, symbol, interval)
             except ModelNotFound:
-                raise ModelNotFound(
-                    f"no model is registered for {symbol} {interval}; train one with "
-                    f"`candlecast train --symbol {symbol} --interval {interval} --quick`"
-                ) from None
+                return None
             cached = self._best.get(key)
-            if cached and (cached[1].name, cached[1].version) != (best.name, best.version):
+            if (
+                cached
+                and cached[1]
+                and (cached[1].name, cached[1].version)
+                != (
+                    best.name,
+                    best.version,
+                )
+            ):
                 logger.info(
-                    "a newer best model for %s %s: %s:%s", symbol, interval, best.name, best.version
+                    "a newer served model for %s %s: %s:%s",
+                    symbol,
+                    interval,
+                    best.name,
+                    best.version,
                 )
             return best
 

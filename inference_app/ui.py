@@ -23,9 +23,10 @@ DEFAULT_DAYS = 7
 CONCURRENCY = {"concurrency_id": "candlecast", "concurrency_limit": 1}
 INTRO = (
     "# candlecast\n"
-    "Crypto price forecasts from closed Binance candles: the best registered model (picked on its "
-    'validation period, compared honestly with "no change") forecasts the next days\' closes with '
-    "an 80% interval. Not financial advice."
+    "Crypto price forecasts from closed Binance candles with an 80% interval. The served model is "
+    'a network only when it beat "no change" significantly on a period nothing was fitted on; '
+    "otherwise it is no change with a volatility band. The model card shows its test figures. "
+    "Not financial advice."
 )
 
 

@@ -121,19 +121,19 @@ def fill_forecast(
     if forecast is None:
         return
     page.forecast = forecast
-    warning = forecast.freshness.warning()
-    if warning:
-        page.messages.append(f"warning: {warning}")
-    loaded = forecaster.model(symbol, model)
+    for warning in (forecast.freshness.warning(), forecast.model_warning()):
+        if warning:
+            page.messages.append(f"warning: {warning}")
+    loaded = forecast.loaded
     best = guarded(
-        page, "best model", lambda: forecaster.models.best_version(symbol, forecaster.interval)
+        page, "served model", lambda: forecaster.models.best_version(symbol, forecaster.interval)
     )
     is_best = best is not None and (best.name, best.version) == (
         loaded.version.name,
         loaded.version.version,
     )
     page.table = forecast_table(forecast)
-    page.card = model_card.model_card(loaded, best=is_best)
+    page.card = model_card.model_card(loaded, best=is_best, age=age_words(forecast))
     page.chart = charts.forecast_figure(page.history, forecast)
     backtest = loaded.backtest()
     records = model_card.track_records(backtest, forecaster.interval)
@@ -145,12 +145,23 @@ def fill_forecast(
         )
         page.record_table = model_card.error_table(loaded.metrics)
         page.record_text = (
-            "Each point is a forecast made with data up to its origin only, by a model that never "
-            'saw the test period; persistence ("no change") is scored on the same origins. '
-            "MAE ratio below 1 means the model's error was smaller than persistence's."
+            "Each point is a forecast made with data up to its origin only: baselines as they "
+            "run, a network frozen or refitted on data up to its refit origin; persistence "
+            '("no change") and its empirical band are scored on the same origins. A ratio below '
+            "1 means the model's error (or interval score) was smaller."
         )
     else:
         page.record_text = f"{loaded.label} has no walk-forward backtest saved with it."
+
+
+def age_words(forecast: Forecast) -> str | None:
+    """'2 candles before this forecast's origin' (None for the untrained baseline)."""
+    candles = forecast.age.candles
+    if candles is None:
+        return None
+    if candles < 0:
+        return "after this forecast's origin: in sample"
+    return f"{candles} candle{'' if candles == 1 else 's'} before this forecast's origin"
 
 
 def forecast_table(forecast: Forecast) -> pd.DataFrame:

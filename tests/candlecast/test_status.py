@@ -14,7 +14,7 @@ import pytest
 
 from candlecast.cli import main
 from feature_pipeline.groups import CANDLES
-from feature_store.base import SELECTION_METRIC
+from feature_store.base import SERVED_METRIC
 from feature_store.local import LocalFeatureStore
 from feature_store.local_registry import LocalModelRegistry
 
@@ -64,7 +64,7 @@ def test_it_reports_an_empty_store(home: Path, capsys: pytest.CaptureFixture[str
 def test_it_reports_groups_series_and_the_best_models(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """It lists each group's series and every model, marking the best per symbol/interval."""
+    """It lists each group's series and every model, marking the served one per series."""
     store = LocalFeatureStore(str(home / "store"))
     store.upsert(CANDLES, _candles("BTCUSDT", "2024-01-01", 30))
     store.upsert(CANDLES, _candles("ETHUSDT", "2024-01-10", 5))
@@ -72,19 +72,18 @@ def test_it_reports_groups_series_and_the_best_models(
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "model.keras").write_text("w")
-    for name, score, symbol in [
-        ("mlp", 0.9, "BTCUSDT"),
-        ("lstm", 0.8, "BTCUSDT"),
-        ("mlp", 1.1, "ETHUSDT"),
+    for name, run, symbol, role in [
+        ("lstm", 100.0, "BTCUSDT", "served"),
+        ("mlp", 200.0, "BTCUSDT", "served"),
+        ("mlp", None, "BTCUSDT", "candidate"),
+        ("mlp", 150.0, "ETHUSDT", "served"),
     ]:
+        metrics = {"sel_mae_ratio": 0.98, "mae": 2.0}
         registry.register(
             name,
             bundle,
-            {SELECTION_METRIC: score, "mae": 2.0},
-            {
-                "symbol": symbol,
-                "interval": "1d",
-            },
+            metrics if run is None else {**metrics, SERVED_METRIC: run},
+            {"symbol": symbol, "interval": "1d", "role": role, "kind": name},
         )
 
     document = _status_json(capsys)
@@ -100,10 +99,11 @@ def test_it_reports_groups_series_and_the_best_models(
          "first": "2024-01-10T00:00:00Z", "last": "2024-01-14T00:00:00Z"},
     ]  # fmt: skip
     models = {(m["name"], m["version"]): m for m in document["models"]}
-    assert set(models) == {("mlp", 1), ("mlp", 2), ("lstm", 1)}
-    assert all(set(m) == {"name", "version", "created", "metrics", "best"} for m in models.values())
-    assert sorted(k for k, m in models.items() if m["best"]) == [("lstm", 1), ("mlp", 2)]
-    assert models["lstm", 1]["metrics"] == {SELECTION_METRIC: 0.8, "mae": 2.0}
+    assert set(models) == {("mlp", 1), ("mlp", 2), ("mlp", 3), ("lstm", 1)}
+    keys = {"name", "version", "created", "kind", "role", "trained_until", "metrics", "best"}
+    assert all(set(m) == keys for m in models.values())
+    assert sorted(k for k, m in models.items() if m["best"]) == [("mlp", 1), ("mlp", 3)]
+    assert models["lstm", 1]["metrics"] == {"sel_mae_ratio": 0.98, "mae": 2.0, SERVED_METRIC: 100}
     assert datetime.fromisoformat(models["mlp", 1]["created"]).utcoffset().total_seconds() == 0
 
     assert main(["status"]) == 0

@@ -31,7 +31,13 @@ def tiny_config():
     from training_pipeline.config import QUICK
 
     return QUICK.with_overrides(
-        models=("mlp",), windows=(14,), epochs=2, max_trials=1, val_size=120, test_size=120
+        models=("mlp",),
+        windows=(14,),
+        epochs=2,
+        max_trials=1,
+        val_size=120,
+        selection_size=120,
+        test_size=120,
     )
 
 

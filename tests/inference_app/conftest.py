@@ -13,7 +13,7 @@ from feature_store import open_registry, open_store
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> AppWorld:
-    """It backfills BTCUSDT and ETHUSDT and trains + registers a tiny MLP and persistence."""
+    """It backfills BTCUSDT and ETHUSDT and trains BTCUSDT: baselines, a tiny MLP, the served one."""
     from training_pipeline.run import run
 
     home = tmp_path_factory.mktemp("app-home")
@@ -24,7 +24,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> AppWorld:
         settings,
         open_store(settings),
         open_registry(settings),
-        symbol="BTCUSDT",
+        symbols=("BTCUSDT",),
         interval="1d",
         config=config,
         progress=False,

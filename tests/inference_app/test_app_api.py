@@ -43,7 +43,7 @@ def test_defaults_to_seven_days_of_the_best_model(client, forecaster: Forecaster
     [
         ({"symbol": "BTCUSDT", "days": 45}, "days ahead must be between 1 and 30, got 45"),
         ({"symbol": "DOGEUSDT"}, "unknown symbol DOGEUSDT"),
-        ({"symbol": "ETHUSDT"}, "no model is registered for ETHUSDT 1d"),
+        ({"symbol": "BTCUSDT", "model": "ethusdt-1d-garch"}, "no model named"),
     ],
 )
 def test_bad_requests_get_the_message(client, kwargs: dict, message: str) -> None:
@@ -53,3 +53,11 @@ def test_bad_requests_get_the_message(client, kwargs: dict, message: str) -> Non
     with pytest.raises(AppError, match=message) as raised:
         client.predict(**kwargs, api_name="/forecast")
     assert "Traceback" not in str(raised.value)
+
+
+def test_a_symbol_without_a_model_gets_the_labelled_baseline(client) -> None:
+    """It forecasts no change with the empirical band for ETHUSDT, which has no trained model."""
+    result = client.predict("ETHUSDT", api_name="/forecast")
+    assert result["model"]["role"] == "untrained" and result["model"]["kind"] == "persistence"
+    assert "no model is trained for ETHUSDT 1d" in result["model_warning"]
+    assert all(row["median"] == result["last_close"] for row in result["forecast"])

@@ -18,13 +18,16 @@ from inference_app.views import build_page
 
 
 def test_full_page(forecaster: Forecaster) -> None:
-    """It fills every tab for a stored symbol with a registered model and shows no message."""
-    page = build_page(forecaster, "BTCUSDT", 7, MLP)
+    """It fills every tab for a stored symbol with its served model and shows no message."""
+    page = build_page(forecaster, "BTCUSDT", 7, "best")
+    served = forecaster.models.best_version("BTCUSDT", "1d")
     assert page.messages == []
     assert len(page.table) == 7 and list(page.table["date"])[0] == "2026-01-06"
     assert "last close" in page.kpis
-    assert f"### {MLP} · version 1" in page.card
-    assert "walk-forward" in page.card and "assuming no change" in page.card
+    assert f"### {served.name} · version {served.version} · served" in page.card
+    assert "**Why it is served:** " in page.card and "the selection period" in page.card
+    assert "candles through 2026-01-05 (0 candles before this forecast's origin)" in page.card
+    assert "test period" in page.card and "interval score" in page.card
     assert {t.name for t in page.chart.data} >= {"close", "forecast median", "80% interval"}
     assert {t.name for t in page.record_chart.data} >= {"actual", "model", "persistence"}
     assert list(page.record_table["horizon"]) == [1, 3, 7, 14, 30]
@@ -52,12 +55,22 @@ def test_empty_store_page(tmp_path) -> None:
     assert page.chart is not None and page.table.empty
 
 
-def test_symbol_without_a_model_still_shows_its_data(forecaster: Forecaster) -> None:
-    """It shows ETHUSDT's candles and KPIs and says no model is registered for it."""
+def test_a_candidate_is_shown_with_its_age(forecaster: Forecaster) -> None:
+    """It forecasts with a registered candidate and warns how old its fitting data is."""
+    page = build_page(forecaster, "BTCUSDT", 7, MLP)
+    assert f"### {MLP} · version 1" in page.card and "· served" not in page.card
+    assert "assuming no change" in page.card
+    assert f"warning: model {MLP}:1 was fitted on candles through" in page.message
+    assert "candles before this forecast's origin (limit 30)" in page.message
+
+
+def test_symbol_without_a_model_gets_the_labelled_baseline(forecaster: Forecaster) -> None:
+    """It shows ETHUSDT's data and forecasts no change with the empirical band, saying so."""
     page = build_page(forecaster, "ETHUSDT", 7, "best")
-    assert "no model is registered for ETHUSDT 1d" in page.message
+    assert "no model is trained for ETHUSDT 1d" in page.message
     assert "last close" in page.kpis and len(page.candles) == 20
-    assert page.table.empty
+    assert len(page.table) == 7
+    assert "### No trained model for ETHUSDT 1d" in page.card
 
 
 @pytest.mark.parametrize(("days", "text"), [(0, "between 1 and 30"), (31, "between 1 and 30")])
@@ -90,19 +103,18 @@ def test_a_bug_becomes_a_message_not_a_traceback(forecaster: Forecaster, monkeyp
     assert "Traceback" not in page.message
 
 
-def test_persistence_card_says_it_is_the_baseline(forecaster: Forecaster) -> None:
-    """It calls persistence the 'no change' baseline and never compares it with itself."""
+def test_persistence_card_says_it_is_no_change(forecaster: Forecaster) -> None:
+    """It describes persistence as no change and never compares its median with itself."""
     page = build_page(forecaster, "BTCUSDT", 7, PERSISTENCE)
-    assert "persistence baseline" in page.card
+    assert "no change: the median is the last close" in page.card
     assert "than assuming no change" not in page.card
     assert "80% interval held the actual close" in page.card
 
 
-def test_persistence_as_best_is_said_plainly(forecaster: Forecaster) -> None:
-    """It says that persistence is the best model and why, when it is."""
-    card = model_card(forecaster.model("BTCUSDT", PERSISTENCE), best=True)
-    assert "The best model for BTCUSDT 1d is **persistence**" in card
-    assert "no trained model beat" in card
+def test_a_served_baseline_says_why_plainly(forecaster: Forecaster) -> None:
+    """It says that no model beat no change on the selection period, when a baseline is served."""
+    card = model_card(forecaster.model("BTCUSDT"), best=True)
+    assert "no model beat 'no change' on " in card and "(the selection period)" in card
 
 
 @pytest.mark.parametrize(
@@ -115,12 +127,13 @@ def test_compare_words(ratio: float, words: str) -> None:
 
 
 def test_track_record_sentence_names_the_period() -> None:
-    """It reads like 'on the last 365 days ... 7-day error was 1.0% lower than ...'."""
+    """It reads like 'on the 365 days of its test period ... 7-day error was 1.0% lower ...'."""
     from datetime import datetime
 
     period = (365, datetime(2025, 1, 1), datetime(2025, 12, 31))
-    metrics = {"mae_ratio_h7": 0.99, "coverage80_h7": 0.79}
+    metrics = {"mae_ratio_h7": 0.99, "coverage80_h7": 0.79, "winkler_ratio_h7": 0.95}
     text = " ".join(track_record_sentences(metrics, "1d", period))
-    assert "On the last 365 days of walk-forward testing (2025-01-01 to 2025-12-31)" in text
+    assert "On the 365 days of its test period (2025-01-01 to 2025-12-31)" in text
     assert "7-day error was 1.0% lower than assuming no change" in text
     assert "79% of the time 7 days ahead" in text
+    assert "5.0% lower than the empirical band's 7 days ahead" in text

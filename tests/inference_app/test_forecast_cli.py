@@ -33,7 +33,21 @@ def test_json_is_the_documented_envelope(env: AppWorld, capsys, forecaster) -> N
     assert data["data_through"] == "2026-01-05"
     assert [row["date"] for row in data["forecast"]][0] == "2026-01-06"
     assert len(data["forecast"]) == 7
-    assert {"name", "version", "kind"} <= set(data["model"])
+    assert {"name", "version", "kind", "role", "trained_until", "age_candles"} <= set(data["model"])
+
+
+def test_as_of_forecasts_from_an_earlier_candle(env: AppWorld, capsys, forecaster) -> None:
+    """It forecasts from the --as-of candle as the Forecaster does, and warns when in sample."""
+    from datetime import UTC, datetime
+
+    args = ("forecast", "--days", "3", "--as-of", "2025-12-01", "--json")
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0
+    data = json.loads(out)
+    day = datetime(2025, 12, 1, tzinfo=UTC)
+    assert data == json.loads(json.dumps(forecaster.forecast("BTCUSDT", 3, as_of=day).to_dict()))
+    assert data["data_through"] == "2025-12-01" and data["forecast"][0]["date"] == "2025-12-02"
+    assert "in sample" in err  # the served model was fitted through 2026-01-05
 
 
 def test_text_table(env: AppWorld, capsys) -> None:
@@ -41,7 +55,8 @@ def test_text_table(env: AppWorld, capsys) -> None:
     code, out, _ = run_cli(capsys, "forecast", "--days", "3", "--model", f"{MLP}:1")
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0].startswith(f"BTCUSDT 1d · model {MLP}:1 (mlp) · data through 2026-01-05")
+    assert lines[0].startswith(f"BTCUSDT 1d · model {MLP}:1 (mlp, fitted through ")
+    assert "candles old) · data through 2026-01-05" in lines[0]
     assert lines[1].split() == ["date", "median", "low", "(10%)", "high", "(90%)", "change"]
     assert [line.split()[0] for line in lines[2:]] == ["2026-01-06", "2026-01-07", "2026-01-08"]
 
@@ -52,7 +67,8 @@ def test_text_table(env: AppWorld, capsys) -> None:
         (["--days", "31"], "days ahead must be between 1 and 30, got 31"),
         (["--days", "0"], "between 1 and 30"),
         (["--symbol", "DOGEUSDT"], "unknown symbol DOGEUSDT: the store holds 1d features for"),
-        (["--symbol", "ETHUSDT"], "no model is registered for ETHUSDT 1d"),
+        (["--as-of", "2026-02-01"], "is after the last closed 1d candle of BTCUSDT (2026-01-05)"),
+        (["--as-of", "2026-13-01"], "--as-of='2026-13-01' is not an ISO 8601 date"),
         (["--model", "nope:3"], "nope"),
         (["--model", f"{MLP}:x"], "NAME:VERSION"),
         (["--interval", "7m"], "interval '7m' is not supported"),

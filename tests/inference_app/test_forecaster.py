@@ -103,24 +103,75 @@ def test_forecast_matches_the_bundle(forecaster: Forecaster) -> None:
         assert point.low == pytest.approx(result.last_close * math.exp(row.low), rel=1e-9)
 
 
-def test_best_is_the_lowest_validation_error(forecaster: Forecaster, settings: Settings) -> None:
-    """It serves the registry's best model by the selection metric when asked for 'best'."""
-    from feature_store.base import SELECTION_METRIC
+def test_best_is_the_served_version(forecaster: Forecaster, settings: Settings) -> None:
+    """It serves the version the newest training run registered as served, for 'best'."""
+    from feature_store import served_version
 
-    versions = open_registry(settings).list()
-    best = min(versions, key=lambda v: v.metrics[SELECTION_METRIC])
+    served = served_version(open_registry(settings), "BTCUSDT", "1d")
+    assert served.metadata["role"] == "served"
     result = forecaster.forecast("BTCUSDT", 3)
-    assert (result.model.name, result.model.version) == (best.name, best.version)
+    assert (result.model.name, result.model.version) == (served.name, served.version)
+    assert result.to_dict()["model"]["decision"] == served.metadata["decision"]
 
 
 def test_json_envelope(forecaster: Forecaster) -> None:
-    """It documents the forecast as symbol, model, data_through and a list of dated quantiles."""
-    data = forecaster.forecast("BTCUSDT", 2, MLP).to_dict()
+    """It documents the forecast as symbol, model (with age), data_through and quantiles."""
+    data = forecaster.forecast("BTCUSDT", 2).to_dict()
     assert data["symbol"] == "BTCUSDT" and data["interval"] == "1d"
-    assert data["model"] == {"name": MLP, "version": 1, "kind": "mlp"}
+    assert set(data["model"]) == {
+        "name",
+        "version",
+        "kind",
+        "role",
+        "trained_until",
+        "age_candles",
+        "decision",
+    }
+    assert data["model"]["trained_until"] == "2026-01-05" and data["model"]["age_candles"] == 0
+    assert data["as_of"] is None and data["model_warning"] is None
     assert data["stale"] is False and data["warning"] is None
     assert [row["date"] for row in data["forecast"]] == ["2026-01-06", "2026-01-07"]
     assert set(data["forecast"][0]) == {"date", "horizon", "median", "low", "high", "change"}
+    candidate = forecaster.forecast("BTCUSDT", 2, MLP).to_dict()
+    assert candidate["model"]["role"] == "candidate" and candidate["model"]["age_candles"] > 30
+    assert "retrain it with `candlecast train --symbols BTCUSDT" in candidate["model_warning"]
+
+
+@pytest.mark.parametrize("model", ["best", MLP])
+def test_as_of_forecast_is_the_one_made_that_day(
+    world: AppWorld, tmp_path, forecaster: Forecaster, model: str
+) -> None:
+    """It gives, as of a past candle, exactly what a store ending that day forecast then."""
+    from datetime import UTC, datetime
+
+    day = datetime(2025, 12, 20, tzinfo=UTC)
+    then = Settings(
+        home=world.home,
+        store_uri=str(tmp_path / "store"),
+        now=day + timedelta(hours=36),
+        symbols=("BTCUSDT",),
+    )
+    store = open_store(then)
+    full = open_store(world.settings)
+    store.upsert(FEATURES, full.read(FEATURES, symbol="BTCUSDT", interval="1d", end=day))
+    that_day = Forecaster(then, store=store, registry=open_registry(world.settings))
+    made = that_day.forecast("BTCUSDT", 30, model)
+    again = forecaster.forecast("BTCUSDT", 30, model, as_of=day)
+    assert made.points == again.points and made.data_through == again.data_through == "2025-12-20"
+    assert again.to_dict()["as_of"] == "2025-12-20" and not again.freshness.stale
+    assert made.age == again.age
+
+
+def test_as_of_outside_the_stored_features_is_refused(forecaster: Forecaster) -> None:
+    """It refuses an as-of date after the last closed candle or before the features start."""
+    from datetime import UTC, datetime
+
+    with pytest.raises(ValidationError, match="after the last closed 1d candle of BTCUSDT"):
+        forecaster.forecast("BTCUSDT", 7, as_of=datetime(2026, 1, 6, tzinfo=UTC))
+    with pytest.raises(ValidationError, match="before the BTCUSDT 1d features start"):
+        forecaster.forecast("BTCUSDT", 7, as_of=datetime(2015, 1, 1, tzinfo=UTC))
+    with pytest.raises(FeatureGroupNotFound, match="up to 2018-01-10 but model"):
+        forecaster.forecast("BTCUSDT", 7, as_of=datetime(2018, 1, 10, tzinfo=UTC))
 
 
 @pytest.mark.parametrize("days", [0, 31, -3, 2.5, None, True])
@@ -140,9 +191,14 @@ def test_unknown_symbol_names_what_the_store_holds(forecaster: Forecaster) -> No
 
 
 def test_no_model_for_a_stored_symbol(forecaster: Forecaster) -> None:
-    """It tells the user to train when the symbol has data but no registered model."""
-    with pytest.raises(ModelNotFound, match="candlecast train --symbol ETHUSDT"):
-        forecaster.forecast("ETHUSDT", 7)
+    """It forecasts no change with the empirical band, labelled, when a symbol has no model."""
+    result = forecaster.forecast("ETHUSDT", 7)
+    assert result.loaded.role == "untrained" and result.kind == "persistence"
+    assert all(p.median == result.last_close for p in result.points)
+    assert all(p.low < p.median < p.high for p in result.points)
+    assert "train one with `candlecast train --symbols ETHUSDT" in result.model_warning()
+    with pytest.raises(ModelNotFound, match="no model named"):
+        forecaster.forecast("ETHUSDT", 7, "ethusdt-1d-garch")
 
 
 def test_a_model_of_another_symbol_is_refused(forecaster: Forecaster) -> None:

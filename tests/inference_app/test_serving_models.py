@@ -1,4 +1,4 @@
-"""Model resolution for serving: 'best' or NAME[:VERSION], loaded once, a newer best picked up."""
+"""Model resolution for serving: 'best' (served) or NAME[:VERSION], loaded once, reloaded."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from app_world import MLP, PERSISTENCE, AppWorld
 
 from candlecast.errors import SettingsError
-from feature_store.base import SELECTION_METRIC
+from feature_store.base import SERVED_METRIC
 from feature_store.local_registry import LocalModelRegistry
 from inference_app.models import ModelChoice, ModelLoader, load_bundle, parse_model_choice
 
@@ -53,10 +53,10 @@ def registry(world: AppWorld, tmp_path: Path) -> LocalModelRegistry:
     return LocalModelRegistry(tmp_path / "registry")
 
 
-def test_a_newer_best_model_is_picked_up_after_the_reload_period(
+def test_a_newer_served_model_is_picked_up_after_the_reload_period(
     registry: LocalModelRegistry, tmp_path: Path
 ) -> None:
-    """It keeps the cached best and list until reload_every has passed, then the new ones."""
+    """It keeps the cached served model and list until reload_every has passed, then the new."""
     loads: list[Path] = []
     clock = Clock()
 
@@ -72,11 +72,12 @@ def test_a_newer_best_model_is_picked_up_after_the_reload_period(
     old = registry.get(PERSISTENCE, 1)
     bundle_dir = tmp_path / "bundle"
     shutil.copytree(old.path, bundle_dir, ignore=shutil.ignore_patterns("version.json"))
+    served_at = before.version.metrics[SERVED_METRIC] + 60  # a later training run
     newer = registry.register(
         PERSISTENCE,
         bundle_dir,
-        metrics={**old.metrics, SELECTION_METRIC: 0.5},
-        metadata=old.metadata,
+        metrics={**old.metrics, SERVED_METRIC: served_at},
+        metadata={**old.metadata, "role": "served"},
     )
 
     clock.now += 179
@@ -102,5 +103,15 @@ def test_choices_list_the_series_versions_newest_first(registry: LocalModelRegis
     """It offers every registered version of the series' models, and none of other series."""
     loader = ModelLoader(registry)
     choices = loader.choices("BTCUSDT", "1d")
-    assert sorted(choices) == sorted([f"{MLP}:1", f"{PERSISTENCE}:1"])
+    assert {f"{MLP}:1", f"{PERSISTENCE}:1", "btcusdt-1d-garch:1"} <= set(choices)
+    assert sorted(choices) == sorted(f"{v.name}:{v.version}" for v in registry.list())
     assert loader.choices("ETHUSDT", "1d") == []
+
+
+def test_a_series_without_a_model_is_served_the_untrained_baseline(
+    registry: LocalModelRegistry,
+) -> None:
+    """It serves no change with the empirical band, labelled untrained, when nothing is trained."""
+    loaded = ModelLoader(registry).get(ModelChoice(), symbol="ETHUSDT", interval="1d")
+    assert loaded.role == "untrained" and loaded.bundle.kind == "persistence"
+    assert loaded.trained_until is None and loaded.version.version == 0
