@@ -55,9 +55,9 @@ def build_home(home: Path) -> str:
         settings, store, open_source(settings, f"csv:{DATA}"), [SYMBOL], "1d", progress=False
     )
     config = QUICK.with_overrides(
-        models=("mlp",), windows=(30,), epochs=2, val_size=120, test_size=120
+        models=("mlp",), windows=(30,), epochs=2, val_size=120, selection_size=120, test_size=120
     )
-    run(settings, store, open_registry(settings), symbol=SYMBOL, config=config, progress=False)
+    run(settings, store, open_registry(settings), symbols=(SYMBOL,), config=config, progress=False)
     return f"{SYMBOL.lower()}-1d-mlp"
 
 

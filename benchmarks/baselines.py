@@ -33,10 +33,21 @@ from training_pipeline.backtest import baseline_forecasts, ratios, walk_forward 
 from training_pipeline.data import FeatureView  # noqa: E402
 from training_pipeline.selection import decide, scorecard  # noqa: E402
 
-SYMBOLS = (
-    "BTCUSDT ETHUSDT BNBUSDT ADAUSDT XRPUSDT LTCUSDT LINKUSDT XLMUSDT TRXUSDT ETCUSDT "
-    "DOGEUSDT ATOMUSDT BCHUSDT"
-).split()
+SYMBOLS = [
+    "BTCUSDT",
+    "ETHUSDT",
+    "BNBUSDT",
+    "ADAUSDT",
+    "XRPUSDT",
+    "LTCUSDT",
+    "LINKUSDT",
+    "XLMUSDT",
+    "TRXUSDT",
+    "ETCUSDT",
+    "DOGEUSDT",
+    "ATOMUSDT",
+    "BCHUSDT",
+]
 RUNS = (  # (selection year, the following test year)
     (("2020-10-01", "2021-09-30"), ("2021-11-01", "2022-10-31")),
     (("2021-10-01", "2022-09-30"), ("2022-11-01", "2023-10-31")),

@@ -103,8 +103,10 @@ def main() -> int:
             row["metrics"] = served_metrics(home, row["report"]["served"])
             rows.append(row)
             print(f"{name}: {row['seconds']:.1f} s", file=sys.stderr)
-    print(f"load average before the runs: {load:.1f}, after: {os.getloadavg()[0]:.1f} "
-          f"({os.cpu_count()} cores)")
+    print(
+        f"load average before the runs: {load:.1f}, after: {os.getloadavg()[0]:.1f} "
+        f"({os.cpu_count()} cores)"
+    )
     print(table(rows))
     return 0 if all(r["seconds"] <= TARGETS_S[r["run"]] for r in rows) else 1
 

@@ -59,9 +59,7 @@ def best_per_series(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
         if math.isfinite(version.metrics.get(SERVED_METRIC, math.nan)):
             key = (version.metadata.get("symbol"), version.metadata.get("interval"))
             series.setdefault(key, []).append(version)
-    return [
-        pick_best(candidates, SERVED_METRIC, direction="max") for candidates in series.values()
-    ]
+    return [pick_best(candidates, SERVED_METRIC, direction="max") for candidates in series.values()]
 
 
 def render_status(status: dict[str, Any]) -> str:

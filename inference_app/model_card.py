@@ -12,12 +12,18 @@ from feature_pipeline.klines import interval_step
 from inference_app.models import UNTRAINED, LoadedModel
 
 CARD_HORIZONS = (1, 7, 30)
+PERIOD_WORDS = {
+    "train": "training",
+    "val": "inner validation",
+    "selection": "selection",
+    "test": "test",
+}
 TRACK_HORIZONS = (1, 7)
 REPORT_HORIZONS = (1, 3, 7, 14, 30)
 KIND_WORDS = {
     "mlp": "a multilayer perceptron (MLP) over a window of the latest features",
     "lstm": "an LSTM recurrent network over a window of the latest features",
-    "persistence": 'no change: the median is the last close, and the 80% interval is the 10% to '
+    "persistence": "no change: the median is the last close, and the 80% interval is the 10% to "
     "90% range of the last 365 moves over the same number of candles",
     "garch": "no change with a GARCH band: the median is the last close, and the 80% interval "
     "widens and narrows with the volatility a GARCH(1,1) model with Student-t innovations "
@@ -113,7 +119,7 @@ def model_card(loaded: LoadedModel, *, best: bool, age: str | None = None) -> st
         f"### {version.name} · version {version.version}" + (" · served" if best else ""),
         f"**What it is:** {KIND_WORDS.get(bundle.kind, bundle.kind)}"
         + (f" ({bundle.window} candles)" if not bundle.is_baseline else "")
-        + f", forecasting 1 to {bundle.horizon} candles ahead.",
+        + f". It forecasts 1 to {bundle.horizon} candles ahead.",
     ]
     if loaded.decision:
         lines.append(f"**Why it is served:** {loaded.decision}.")
@@ -143,9 +149,9 @@ def _fitted_words(loaded: LoadedModel, age: str | None) -> str:
             f"{loaded.trained_until:%Y-%m-%d}" + (f" ({age})" if age else "")
         )
     if periods:
+        named = [(PERIOD_WORDS[name], periods[name]) for name in PERIOD_WORDS if name in periods]
         parts.append(
-            "periods: "
-            + "; ".join(f"{name} {d[0][:10]} to {d[1][:10]}" for name, d in periods.items())
+            "Periods: " + "; ".join(f"{words} {d[0][:10]} to {d[1][:10]}" for words, d in named)
         )
     return ". ".join(parts) + "." if parts else ""
 

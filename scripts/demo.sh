@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The platform end to end on the embedded store, fully offline: the Binance simulator serves the real candles in
 # ../shared/data/binance with its clock on 2026-01-06 12:00 UTC (that day's candle is still open), then
-# backfill -> daily -> quick training -> evaluation -> forecast -> status -> the app on http://127.0.0.1:7860.
+# backfill -> daily -> quick training of both symbols -> evaluation -> forecast -> status -> the app on
+# http://127.0.0.1:7860.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,14 +34,17 @@ $BIN/candlecast backfill --symbols BTCUSDT,ETHUSDT --interval 1d
 step "Daily run (nothing new to fetch: the store is up to date)"
 $BIN/candlecast daily --symbols BTCUSDT,ETHUSDT --interval 1d
 
-step "Quick training (MLP and LSTM, tuned, walk-forward evaluated, registered with persistence)"
-$BIN/candlecast train --symbol BTCUSDT --interval 1d --quick
+step "Quick training of BTCUSDT and ETHUSDT (baselines, MLP, LSTM; the gate picks what is served)"
+$BIN/candlecast train --symbols BTCUSDT,ETHUSDT --interval 1d --quick
 
-step "Walk-forward evaluation of the best model"
-$BIN/candlecast evaluate --symbol BTCUSDT --interval 1d
+for symbol in BTCUSDT ETHUSDT; do
+    step "Walk-forward evaluation of the model served for $symbol"
+    $BIN/candlecast evaluate --symbol "$symbol" --interval 1d
+done
 
-step "7-day forecast"
+step "7-day forecasts"
 $BIN/candlecast forecast --symbol BTCUSDT --days 7
+$BIN/candlecast forecast --symbol ETHUSDT --days 7
 
 step "What the store and registry hold"
 $BIN/candlecast status

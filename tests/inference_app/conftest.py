@@ -13,7 +13,7 @@ from feature_store import open_registry, open_store
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> AppWorld:
-    """It backfills BTCUSDT and ETHUSDT and trains BTCUSDT: baselines, a tiny MLP, the served one."""
+    """It backfills BTCUSDT and ETHUSDT and trains BTCUSDT (baselines, a tiny MLP, the served)."""
     from training_pipeline.run import run
 
     home = tmp_path_factory.mktemp("app-home")
