@@ -88,15 +88,20 @@ def test_train_evaluate_forecast_and_app_use_the_hopsworks_registry(
 ) -> None:
     """It trains and registers in Hopsworks, then evaluates, forecasts and serves from there."""
     assert importlib.util.find_spec("tensorflow"), "make setup-hopsworks installs the train extra"
-    assert main(["train", "--symbol", "BTCUSDT", "--interval", "1d", "--quick", "--json"]) == 0
-    capsys.readouterr()
+    assert main(["train", "--symbols", "BTCUSDT", "--interval", "1d", "--quick", "--json"]) == 0
+    (series,) = json.loads(capsys.readouterr().out)["series"]
     models = sorted(p.name for p in (cli_env / "hopsworks" / "Models").iterdir())
     assert any(name.endswith("_lstm") or name.endswith("_mlp") for name in models)
+    assert any(name.endswith("_garch") for name in models)
     assert main(["evaluate", "--symbol", "BTCUSDT", "--interval", "1d", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)
+    report = json.loads(capsys.readouterr().out)
+    assert (report["model"], report["version"]) == (
+        series["served"]["name"],
+        series["served"]["version"],
+    )
     assert main(["forecast", "--symbol", "BTCUSDT", "--days", "7", "--json"]) == 0
     forecast = json.loads(capsys.readouterr().out)
-    assert forecast["symbol"] == "BTCUSDT"
+    assert forecast["symbol"] == "BTCUSDT" and forecast["model"]["role"] == "served"
     from inference_app.app import main as app_main
 
     demo = app_main(Settings.from_env())
