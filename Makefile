@@ -10,10 +10,11 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The Binance simulator (sim/) is a development tool of its own, installed beside the package.
+$(STAMP): pyproject.toml sim/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[train,app,lambda,dev]"
+	$(BIN)/pip install --quiet -e ".[train,app,lambda,dev]" -e ./sim
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	touch $(STAMP)
 
@@ -27,10 +28,10 @@ test: setup
 HW_BIN := .venv-hopsworks/bin
 setup-hopsworks: .venv-hopsworks/.installed
 
-.venv-hopsworks/.installed: pyproject.toml
+.venv-hopsworks/.installed: pyproject.toml sim/pyproject.toml
 	test -x $(HW_BIN)/python || $(PYTHON) -m venv .venv-hopsworks
 	$(HW_BIN)/pip install --quiet --upgrade pip
-	$(HW_BIN)/pip install --quiet -e ".[hopsworks,train,app,lambda,dev]"
+	$(HW_BIN)/pip install --quiet -e ".[hopsworks,train,app,lambda,dev]" -e ./sim
 	touch $@
 
 # The store/registry contract suite on the Hopsworks adapter, its own tests and, with

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from training_pipeline.backtest import baseline_forecasts, ratios, walk_forward  # noqa: E402
-from training_pipeline.data import FeatureView  # noqa: E402
+from training_pipeline.feature_view import FeatureView  # noqa: E402
 from training_pipeline.selection import decide, scorecard  # noqa: E402
 
 SYMBOLS = [

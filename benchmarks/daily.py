@@ -24,9 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("CANDLE_DATA_DIR", REPO.parent / "shared" / "data" / "binance"))
 sys.path.insert(0, str(REPO))
 
+from candlecast_sim.simulator import start_simulator  # noqa: E402
+
 from candlecast.settings import Settings  # noqa: E402
 from feature_pipeline import backfill  # noqa: E402
-from feature_pipeline.simulator import start_simulator  # noqa: E402
 from feature_pipeline.source import open_source  # noqa: E402
 from feature_store import open_store  # noqa: E402
 
@@ -36,7 +37,7 @@ BACKFILLED_TO = datetime(2025, 12, 1, 0, 5, tzinfo=UTC)
 def daily(url: str, home: Path, now: str) -> tuple[float, dict]:
     """Seconds for one `candlecast daily` process and its JSON summary."""
     env = dict(os.environ, BINANCE_API_URL=url, CANDLECAST_HOME=str(home), CANDLECAST_NOW=now)
-    command = [sys.executable, "-m", "candlecast.cli", "daily", "--symbols", "BTCUSDT", "--json"]
+    command = [sys.executable, "-m", "candlecast_cli", "daily", "--symbols", "BTCUSDT", "--json"]
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO, check=False)
     seconds = time.perf_counter() - start

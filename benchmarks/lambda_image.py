@@ -1,10 +1,11 @@
 """The Lambda image without Docker: install `.[lambda]` as Dockerfile.lambda does, then measure.
 
 Builds a task root (like /var/task in the image): the Dockerfile's sources copied to a build folder,
-`pip install --target ROOT .[lambda]` (pip's cache makes repeats fast), `lambda/prune.py ROOT`,
-`lambda/handler.py` as ROOT/handler.py. Then, in fresh `python -I -S` processes that see only ROOT
-and the standard library, it times the handler's cold import and the first call's imports, and runs
-the handler against the Binance simulator. Prints a table; exits 1 when a target is missed.
+`pip install --target ROOT .[lambda]` (pip's cache makes repeats fast),
+`candlecast_aws/prune.py ROOT`, `lambda/handler.py` as ROOT/handler.py. Then, in fresh
+`python -I -S` processes that see only ROOT and the standard library, it times the handler's cold
+import and the first call's imports, and runs the handler against the Binance simulator. Prints a
+table; exits 1 when a target is missed.
 
     .venv/bin/python benchmarks/lambda_image.py                   # .[lambda]
     .venv/bin/python benchmarks/lambda_image.py --with-hopsworks  # .[lambda,hopsworks]: size report
@@ -35,14 +36,16 @@ SOURCES = (
     "daily_pipeline",
     "training_pipeline",
     "inference_app",
+    "candlecast_aws",
+    "candlecast_cli",
 )
 SIZE_TARGET_MIB = 350
 IMPORT_TARGET_S = 1.5
 # What the handler's first call imports (the pipeline, the store, the Binance client, the AWS SDK).
 FIRST_CALL_MODULES = (
-    "daily_pipeline.lambda_job",
+    "candlecast_aws.job",
     "daily_pipeline.run",
-    "daily_pipeline.raw_archive",
+    "feature_pipeline.archive",
     "feature_store.local",
     "feature_pipeline.binance",
     "boto3",
@@ -60,7 +63,8 @@ def build_task_root(root: Path, extras: str = "lambda") -> Path:
                 shutil.copy2(source, target)
         pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         subprocess.run([*pip, "--target", str(root), f"{build}[{extras}]"], check=True)
-    subprocess.run([sys.executable, str(REPO / "lambda" / "prune.py"), str(root)], check=True)
+    prune = REPO / "candlecast_aws" / "prune.py"
+    subprocess.run([sys.executable, str(prune), str(root)], check=True)
     shutil.copy2(REPO / "lambda" / "handler.py", root / "handler.py")
     return root
 
@@ -120,7 +124,7 @@ def run_handler(root: Path, env: dict[str, str], event: dict) -> dict:
 def handler_run_seconds(root: Path, home: Path) -> tuple[float, dict]:
     """One cold handler call (fresh process) catching up BTCUSDT from the simulator."""
     sys.path.insert(0, str(REPO))
-    from feature_pipeline.simulator import start_simulator
+    from candlecast_sim.simulator import start_simulator
 
     now = datetime(2026, 1, 6, 0, 5, tzinfo=UTC)
     with start_simulator(DATA_DIR, now=now) as simulator:

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("CANDLE_DATA_DIR", REPO.parent / "shared" / "data" / "binance"))
 sys.path.insert(0, str(REPO))
 
-from feature_pipeline.simulator import start_simulator  # noqa: E402
+from candlecast_sim.simulator import start_simulator  # noqa: E402
 
 ENGINEER = """
 import resource, sys, time
@@ -46,7 +46,7 @@ print(f"{seconds} {peak_mb} {len(features)}")
 def backfill(url: str, home: Path, now: str, *args: str) -> tuple[float, dict]:
     """Seconds for one `candlecast backfill` process (imports included) and its JSON summary."""
     env = dict(os.environ, BINANCE_API_URL=url, CANDLECAST_HOME=str(home), CANDLECAST_NOW=now)
-    command = [sys.executable, "-m", "candlecast.cli", "backfill", *args, "--json"]
+    command = [sys.executable, "-m", "candlecast_cli", "backfill", *args, "--json"]
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO, check=False)
     seconds = time.perf_counter() - start

@@ -41,7 +41,7 @@ def backfill(home: Path, data: Path, symbol: str) -> None:
 def timed_run(name: str, home: Path, symbol: str) -> dict[str, object]:
     """One `candlecast train` process: its wall time and its JSON summary."""
     env = dict(os.environ, CANDLECAST_HOME=str(home), CANDLECAST_NOW=NOW)
-    command = [sys.executable, "-m", "candlecast.cli", "train", "--symbols", symbol, "--json"]
+    command = [sys.executable, "-m", "candlecast_cli", "train", "--symbols", symbol, "--json"]
     command += ["--quick"] if name == "quick" else []
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)

@@ -6,13 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from candlecast.errors import SettingsError
+from candlecast.intervals import check_interval
 
 STORES = ("local", "hopsworks")
-INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 DEFAULT_SYMBOLS = ("BTCUSDT",)
 DEFAULT_INTERVAL = "1d"
 _SYMBOL = re.compile(r"^[A-Z0-9]{5,20}$")
@@ -28,6 +28,19 @@ _KNOWN = {
     "CANDLECAST_MAX_MODEL_AGE",
 }
 DEFAULT_MAX_MODEL_AGE = 30  # candles after a model's fitting data ends before forecasts warn
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# No exchange served candles before this day (Bitcoin's first block); a clock earlier is a typo.
+EARLIEST_NOW = datetime(2009, 1, 3, tzinfo=UTC)
+# The standard AWS variables the local store passes to deltalake for s3:// tables.
+AWS_STORAGE_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+)
 
 
 @dataclass(frozen=True)
@@ -43,9 +56,12 @@ class Settings:
     now: datetime | None = None
     raw_bucket: str | None = None
     max_model_age: int = DEFAULT_MAX_MODEL_AGE
+    log_level: str = "WARNING"
     hopsworks_project: str | None = None
     hopsworks_host: str | None = None
     hopsworks_api_key: str | None = field(default=None, repr=False)
+    hopsworks_api_key_secret: str | None = None
+    aws_storage: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.store not in STORES:
@@ -63,6 +79,13 @@ class Settings:
                 f"CANDLECAST_MAX_MODEL_AGE must be a whole number of candles >= 1, "
                 f"got {self.max_model_age}"
             )
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(
+                f"CANDLECAST_LOG_LEVEL={self.log_level!r} is not a log level; "
+                f"use one of: {', '.join(LOG_LEVELS)}"
+            )
+        if self.now is not None:
+            check_now(self.now)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,9 +109,12 @@ class Settings:
             now=parse_time(now, "CANDLECAST_NOW") if now else None,
             raw_bucket=env.get("CANDLECAST_RAW_BUCKET") or None,
             max_model_age=_whole(env.get("CANDLECAST_MAX_MODEL_AGE"), DEFAULT_MAX_MODEL_AGE),
+            log_level=(env.get("CANDLECAST_LOG_LEVEL") or "WARNING").strip().upper(),
             hopsworks_project=env.get("HOPSWORKS_PROJECT") or None,
             hopsworks_host=env.get("HOPSWORKS_HOST") or None,
             hopsworks_api_key=env.get("HOPSWORKS_API_KEY") or None,
+            hopsworks_api_key_secret=env.get("HOPSWORKS_API_KEY_SECRET") or None,
+            aws_storage={key: env[key] for key in AWS_STORAGE_ENV if env.get(key)},
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -110,13 +136,15 @@ class Settings:
         return self.now or datetime.now(UTC)
 
 
-def check_interval(interval: str) -> str:
-    """Return the interval or raise naming the valid ones."""
-    if interval not in INTERVALS:
+def check_now(now: datetime) -> datetime:
+    """Return `now` or raise: a fixed clock lies between 2009-01-03 and a day from the real one."""
+    latest = datetime.now(UTC) + timedelta(days=1)
+    if not EARLIEST_NOW <= now <= latest:
         raise SettingsError(
-            f"interval {interval!r} is not supported; use one of: {', '.join(INTERVALS)}"
+            f"the clock {now:%Y-%m-%d %H:%M} (--now or CANDLECAST_NOW) is outside "
+            f"{EARLIEST_NOW:%Y-%m-%d} .. {latest:%Y-%m-%d}; pass a time when candles existed"
         )
-    return interval
+    return now
 
 
 def check_symbol(symbol: str) -> str:

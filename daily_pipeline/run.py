@@ -16,24 +16,18 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from candlecast.errors import CandlecastError
+from candlecast.intervals import interval_step, last_closed_open
 from daily_pipeline.summary import ERROR, OK, STALE, UP_TO_DATE, DailySummary, SymbolResult
 from feature_pipeline.features import LOOKBACK, engineer
+from feature_pipeline.fetch import stopped_trading
 from feature_pipeline.groups import CANDLES, FEATURES
-from feature_pipeline.klines import (
-    closed_only,
-    conform,
-    from_ms,
-    interval_ms,
-    interval_step,
-    to_ms,
-)
-from feature_pipeline.source import stopped_trading
+from feature_pipeline.klines import closed_only, conform
 from feature_pipeline.validation import validate_candles, validate_features
 from feature_pipeline.writes import GroupWrites
 
 if TYPE_CHECKING:
     from candlecast.settings import Settings
-    from feature_pipeline.source import CandleSource
+    from feature_pipeline.fetch import CandleSource
     from feature_store.base import FeatureStore
 
 logger = logging.getLogger(__name__)
@@ -111,12 +105,6 @@ def look_back(store: FeatureStore, symbol: str, interval: str, last: datetime) -
     start = last - 4 * LOOKBACK * interval_step(interval)
     history = store.read(CANDLES, symbol=symbol, interval=interval, start=start, end=last)
     return history.tail(LOOKBACK).reset_index(drop=True)
-
-
-def last_closed_open(now: datetime, interval: str) -> datetime:
-    """The open time of the newest candle closed by `now` (Binance aligns candles to the epoch)."""
-    step = interval_ms(interval)
-    return from_ms((to_ms(now) // step - 1) * step)
 
 
 def new_candles(fetched: pd.DataFrame, last: datetime | None, now: datetime) -> pd.DataFrame:

@@ -72,29 +72,6 @@ class DailySummary:
             "symbols": [r.to_dict() for r in self.results],
         }
 
-    def table(self) -> str:
-        """A fixed-width table for people, one line per symbol."""
-        header = ("symbol", "interval", "status", "added", "last closed candle", "lag", "note")
-        rows = [header] + [
-            (
-                r.symbol,
-                r.interval,
-                r.status,
-                str(r.candles_added),
-                "-" if r.last_closed is None else f"{r.last_closed:%Y-%m-%d %H:%M}",
-                format_lag(r.lag),
-                r.message,
-            )
-            for r in self.results
-        ]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-        return "\n".join(
-            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
-            + "  "
-            + row[-1]
-            for row in rows
-        ).rstrip()
-
 
 def format_lag(lag: timedelta | None) -> str:
     """A lag as '3d 4h', '2h 5m' or '7m' ('-' when unknown)."""

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm import tqdm
 
+from candlecast.intervals import interval_step
 from feature_pipeline import features
+from feature_pipeline.fetch import CandleSource, FetchReport
 from feature_pipeline.groups import CANDLES, FEATURES
-from feature_pipeline.klines import between, interval_step
-from feature_pipeline.source import CandleSource, FetchReport
+from feature_pipeline.klines import between
 from feature_pipeline.validation import validate_candles, validate_features
 from feature_pipeline.writes import GroupWrites, changed_rows, stored_rows
 from feature_store.base import FeatureStore

@@ -21,16 +21,9 @@ from binance.client import Client
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from candlecast.errors import SourceError, UnknownSymbolError
-from feature_pipeline.klines import (
-    between,
-    closed_only,
-    empty_candles,
-    frame_from_klines,
-    from_ms,
-    interval_ms,
-    to_ms,
-)
-from feature_pipeline.source import FetchReport
+from candlecast.intervals import from_ms, interval_ms, to_ms
+from feature_pipeline.fetch import FetchReport
+from feature_pipeline.klines import between, closed_only, empty_candles, frame_from_klines
 
 if TYPE_CHECKING:
     from candlecast.settings import Settings

@@ -12,15 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from candlecast.errors import SourceError, UnknownSymbolError
-from feature_pipeline.klines import (
-    OPTIONAL_COLUMNS,
-    between,
-    closed_only,
-    conform,
-    empty_candles,
-    interval_ms,
-)
-from feature_pipeline.source import FetchReport
+from candlecast.intervals import interval_ms
+from feature_pipeline.fetch import FetchReport
+from feature_pipeline.klines import OPTIONAL_COLUMNS, between, closed_only, conform, empty_candles
 
 logger = logging.getLogger(__name__)
 

@@ -1,21 +1,20 @@
-"""Candle frames: kline arrays <-> the `candles` schema, interval steps, closed candles and gaps."""
+"""Candle frames: kline arrays <-> the `candles` schema, closed candles and gaps."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-from candlecast.settings import check_interval
+from candlecast.intervals import epoch_ms, interval_ms
 from feature_pipeline.groups import CANDLES
 
 CANDLE_COLUMNS: tuple[str, ...] = tuple(CANDLES.schema.names)
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 OPTIONAL_COLUMNS = ("quote_volume", "trades")
-_UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 @dataclass(frozen=True)
@@ -29,27 +28,6 @@ class Gap:
     def __str__(self) -> str:
         after, before = f"{self.after:%Y-%m-%d %H:%M}", f"{self.before:%Y-%m-%d %H:%M}"
         return f"{self.missing} candle(s) missing between {after} and {before}"
-
-
-def interval_ms(interval: str) -> int:
-    """The length of one candle in milliseconds (e.g. '4h' -> 14,400,000)."""
-    check_interval(interval)
-    return int(interval[:-1]) * _UNITS[interval[-1]]
-
-
-def interval_step(interval: str) -> timedelta:
-    """The length of one candle."""
-    return timedelta(milliseconds=interval_ms(interval))
-
-
-def to_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch (UTC)."""
-    return int(moment.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> datetime:
-    """The UTC datetime of epoch milliseconds."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def empty_candles() -> pd.DataFrame:
@@ -110,11 +88,6 @@ def klines_from_frame(frame: pd.DataFrame) -> list[list[object]]:
         n = None if trades[i] is None else int(trades[i])
         rows.append([int(open_ms[i]), o, h, lo, c, v, int(close_ms[i]), q, n, None, None, "0"])
     return rows
-
-
-def epoch_ms(times: pd.Series) -> pd.Series:
-    """UTC times as integer milliseconds since the epoch."""
-    return times.astype("datetime64[ms, UTC]").astype("int64")
 
 
 def closed_only(frame: pd.DataFrame, now: datetime) -> pd.DataFrame:

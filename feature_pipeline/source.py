@@ -1,111 +1,22 @@
-"""The candle-source interface shared by backfill and the daily run, and how a source is chosen."""
+"""Choosing a candle source by name: 'binance', 'csv:PATH' or 'archive:s3://BUCKET[/PREFIX]'."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from candlecast.errors import SettingsError
-from feature_pipeline.klines import Gap, find_gaps, interval_step
 
 if TYPE_CHECKING:
     from candlecast.settings import Settings
+    from feature_pipeline.fetch import CandleSource
 
-
-@dataclass(frozen=True)
-class FetchReport:
-    """What one fetch found: rows, real gaps (kept), the last closed candle, a stop in trading."""
-
-    symbol: str
-    interval: str
-    start: datetime | None
-    end: datetime
-    rows: int
-    gaps: list[Gap] = field(default_factory=list)
-    last_closed: datetime | None = None
-    stopped_trading: datetime | None = None
-    requests: int = 0
-    retries: int = 0
-
-    @classmethod
-    def of(
-        cls,
-        frame: pd.DataFrame,
-        symbol: str,
-        interval: str,
-        start: datetime | None,
-        end: datetime,
-        latest: datetime | None,
-        requests: int = 0,
-        retries: int = 0,
-    ) -> FetchReport:
-        """The report of a fetch that returned `frame`; `latest` is the source's newest candle."""
-        return cls(
-            symbol=symbol,
-            interval=interval,
-            start=start,
-            end=end,
-            rows=len(frame),
-            gaps=find_gaps(frame, interval),
-            last_closed=frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None,
-            stopped_trading=stopped_trading(latest, end, interval),
-            requests=requests,
-            retries=retries,
-        )
-
-    def notes(self) -> list[str]:
-        """Human-readable findings: gaps and a symbol that stopped trading."""
-        lines = [f"{self.symbol} {self.interval}: {gap}" for gap in self.gaps]
-        if self.stopped_trading is not None:
-            lines.append(
-                f"{self.symbol} {self.interval}: no candles after "
-                f"{self.stopped_trading:%Y-%m-%d %H:%M} "
-                "(the symbol stopped trading or was delisted)"
-            )
-        return lines
-
-
-@runtime_checkable
-class CandleSource(Protocol):
-    """Where closed candles come from: Binance's REST API or kline CSV files."""
-
-    @property
-    def name(self) -> str:
-        """A short description, e.g. 'binance' or 'csv:/data'."""
-
-    def first_open_time(self, symbol: str, interval: str) -> datetime:
-        """The open time of the symbol's first candle; UnknownSymbolError for unknown symbols."""
-
-    def fetch(
-        self,
-        symbol: str,
-        interval: str,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> tuple[pd.DataFrame, FetchReport]:
-        """Closed candles (`candles` schema) with start <= open_time <= end, and a report.
-
-        `progress` is called with the number of candles each step delivered (for progress bars).
-        """
-
-
-def stopped_trading(last: datetime | None, end: datetime, interval: str) -> datetime | None:
-    """The last candle's open time when the series ends well before `end` (a delisted symbol)."""
-    if last is None:
-        return None
-    step = interval_step(interval)
-    allowed = max(3 * step, timedelta(days=1))
-    return last if end - (last + step) > allowed else None
+SPECS = "'binance', 'csv:PATH' (a file or folder) or 'archive:s3://BUCKET[/PREFIX]'"
 
 
 def open_source(settings: Settings, spec: str = "binance", **options: object) -> CandleSource:
-    """The source named by `spec`: 'binance' (REST via python-binance) or 'csv:PATH'."""
+    """The source named by `spec`: Binance's REST API (python-binance), kline CSV files, or the
+    raw kline archive the Lambda writes (a replay: nothing is asked from Binance)."""
     if spec == "binance":
         from feature_pipeline.binance import BinanceSource
 
@@ -114,6 +25,18 @@ def open_source(settings: Settings, spec: str = "binance", **options: object) ->
         from feature_pipeline.csv_source import CsvSource
 
         return CsvSource(Path(spec[4:]).expanduser(), clock=settings.clock)
-    raise SettingsError(
-        f"source {spec!r} is not known; use 'binance' or 'csv:PATH' (a file or folder)"
-    )
+    if spec.startswith("archive:"):
+        return _archive(spec)
+    raise SettingsError(f"source {spec!r} is not known; use {SPECS}")
+
+
+def _archive(spec: str) -> CandleSource:
+    import boto3
+
+    from feature_pipeline.archive import PREFIX, ArchiveSource
+
+    location = spec.removeprefix("archive:")
+    if not location.startswith("s3://") or len(location) <= len("s3://"):
+        raise SettingsError(f"source {spec!r}: use archive:s3://BUCKET (or s3://BUCKET/PREFIX)")
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    return ArchiveSource(bucket, boto3.client("s3"), prefix.strip("/") or PREFIX)

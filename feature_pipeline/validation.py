@@ -8,9 +8,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from candlecast.errors import ValidationError
-from candlecast.settings import INTERVALS
+from candlecast.intervals import INTERVALS, epoch_ms, interval_ms
 from feature_pipeline.groups import FEATURE_COLUMNS
-from feature_pipeline.klines import epoch_ms, interval_ms
 
 KEY = ["symbol", "interval", "open_time"]
 TIME = pd.DatetimeTZDtype("us", "UTC")

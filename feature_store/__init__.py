@@ -41,8 +41,11 @@ def open_store(settings: Settings) -> FeatureStore:
 
         return HopsworksFeatureStore.connect(settings)
     from feature_store.local import LocalFeatureStore
+    from feature_store.storage import is_remote, s3_options
 
-    return LocalFeatureStore(settings.store_location)
+    location = settings.store_location
+    options = s3_options(settings.aws_storage) if is_remote(location) else {}
+    return LocalFeatureStore(location, storage_options=options)
 
 
 def open_registry(settings: Settings) -> ModelRegistry:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from candlecast.errors import FeatureGroupNotFound, StoreError, ValidationError
+from candlecast.errors import FeatureGroupNotFound, StoreError
 from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
 from feature_store.fingerprint import content_fingerprint
 from feature_store.hopsworks_frames import diff_rows, read_condition, typed_frame, within
@@ -219,55 +219,6 @@ class HopsworksFeatureStore:
     def fingerprint(self, spec: FeatureGroupSpec) -> str:
         """sha256 of the content sorted by primary key, exactly as the local store computes it."""
         return content_fingerprint(self._table(spec))
-
-    # -- feature views ------------------------------------------------------------------------
-
-    @sdk_boundary("create the feature view")
-    def feature_view(self, spec: FeatureGroupSpec, *, labels: Sequence[str] = ("close",)) -> Any:
-        """The group's Hopsworks feature view (all columns, `labels` as the label columns)."""
-        group = self._group(spec)
-        return self._fs.get_or_create_feature_view(
-            name=spec.name,
-            query=group.select_all(),
-            version=spec.version,
-            description=spec.description,
-            labels=list(labels),
-        )
-
-    @sdk_boundary("split the feature view's training data")
-    def time_splits(
-        self,
-        spec: FeatureGroupSpec,
-        *,
-        symbol: str,
-        interval: str,
-        train_end: datetime,
-        validation_end: datetime,
-        test_end: datetime,
-    ) -> tuple[pd.DataFrame, ...]:
-        """Train / validation / test frames split by event time: (X_train, X_val, X_test, y_...)."""
-        if not train_end < validation_end < test_end:
-            raise ValidationError(
-                f"split ends must increase: train {train_end} < validation {validation_end} "
-                f"< test {test_end}"
-            )
-        group = self._group(spec)
-        series = (group.get_feature("symbol") == symbol) & (
-            group.get_feature("interval") == interval
-        )
-        return tuple(
-            self.feature_view(spec).train_validation_test_split(
-                train_start=datetime(1970, 1, 1, tzinfo=UTC),
-                train_end=train_end,
-                validation_start=train_end,
-                validation_end=validation_end,
-                test_start=validation_end,
-                test_end=test_end,
-                extra_filter=series,
-                event_time=True,
-                primary_key=True,
-            )
-        )
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from candlecast.errors import ModelNotFound, StoreError
 from feature_store.base import SERVED_METRIC, ModelVersion
 from feature_store.hopsworks_login import login, sdk_boundary
-from feature_store.local_registry import (
+from feature_store.versions import (
     VERSION_FILE,
     check_name,
     checked_bundle,

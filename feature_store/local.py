@@ -40,10 +40,8 @@ from feature_store.query import (
     where_clause,
 )
 from feature_store.storage import (
-    is_remote,
     list_table_names,
     normalise_uri,
-    s3_options_from_env,
     table_uri,
 )
 from feature_store.validate import conform
@@ -60,10 +58,9 @@ class LocalFeatureStore:
     backend = "local"
 
     def __init__(self, uri: str, storage_options: Mapping[str, str] | None = None) -> None:
+        """Options for an s3:// URI come from `storage.s3_options(settings.aws_storage)`."""
         self.uri = normalise_uri(uri)
-        if storage_options is None:
-            storage_options = s3_options_from_env() if is_remote(self.uri) else {}
-        self._options = dict(storage_options)
+        self._options = dict(storage_options or {})
 
     def __repr__(self) -> str:
         return f"LocalFeatureStore({self.uri!r})"

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
-
-# Standard AWS variables -> object_store keys understood by deltalake.
-_AWS_ENV = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",
-)
 
 
 def is_remote(uri: str) -> bool:
@@ -36,10 +24,9 @@ def table_uri(root: str, table_name: str) -> str:
     return f"{root}/{table_name}" if is_remote(root) else str(Path(root) / table_name)
 
 
-def s3_options_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """deltalake storage options from the standard AWS environment variables."""
-    env = os.environ if env is None else env
-    options = {key: env[key] for key in _AWS_ENV if env.get(key)}
+def s3_options(aws: Mapping[str, str]) -> dict[str, str]:
+    """deltalake storage options from the standard AWS variables (`Settings.aws_storage`)."""
+    options = dict(aws)
     if "AWS_ENDPOINT_URL_S3" in options:
         options["AWS_ENDPOINT_URL"] = options.pop("AWS_ENDPOINT_URL_S3")
     if "AWS_DEFAULT_REGION" in options:

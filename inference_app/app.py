@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -66,11 +65,11 @@ def launch(
 
 
 if __name__ == "__main__":
-    logging.basicConfig(
-        level=os.environ.get("CANDLECAST_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    demo, url = launch()
+    from candlecast.logs import configure_logging
+    from candlecast.settings import Settings
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    demo, url = launch(settings)
     logger.info("serving the forecast app on %s", url)
     demo.block_thread()

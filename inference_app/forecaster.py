@@ -17,12 +17,12 @@ from candlecast.errors import (
     ModelNotFound,
     ValidationError,
 )
+from candlecast.intervals import interval_step
 from candlecast.settings import Settings, check_symbol
 from feature_pipeline.groups import FEATURES
-from feature_pipeline.klines import interval_step
 from feature_store.base import FeatureGroupSpec, FeatureStore, ModelRegistry, ModelVersion
 from inference_app.freshness import Freshness, format_time, freshness_of, to_datetime
-from inference_app.models import (
+from inference_app.serving import (
     RELOAD_EVERY,
     UNTRAINED,
     LoadedModel,

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from candlecast.errors import ValidationError
-from feature_pipeline.klines import interval_step
+from candlecast.intervals import interval_step
 
 # Data is stale once a newer candle has been closed for a quarter of an interval (6 h for daily
 # candles) without reaching the store: the daily pipeline runs minutes after the close.

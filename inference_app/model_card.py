@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from feature_pipeline.klines import interval_step
-from inference_app.models import UNTRAINED, LoadedModel
+from candlecast.intervals import interval_step
+from inference_app.serving import UNTRAINED, LoadedModel
 
 CARD_HORIZONS = (1, 7, 30)
 PERIOD_WORDS = {

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from candlecast.errors import CandlecastError
 from candlecast.settings import Settings
 from inference_app.forecaster import MAX_DAYS, Forecaster
-from inference_app.models import BEST
+from inference_app.serving import BEST
 from inference_app.views import Page, build_page, model_choices
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from inference_app.market import (
     format_volume,
     summarize,
 )
-from inference_app.models import BEST
+from inference_app.serving import BEST
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

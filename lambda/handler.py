@@ -1,6 +1,6 @@
 """AWS Lambda entry point of the daily job (`handler.handler` in Dockerfile.lambda).
 
-A thin adapter: the work is in `daily_pipeline.lambda_job`, imported on the first call so that the
+A thin adapter: the work is in `candlecast_aws.job`, imported on the first call so that the
 cold import of this module stays well under a second.
 """
 
@@ -17,7 +17,7 @@ logger = logging.getLogger("candlecast.daily")
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Run the daily job for an EventBridge event; the summary, or raise when a symbol failed."""
     _configure_logging()
-    from daily_pipeline.lambda_job import handle
+    from candlecast_aws.job import handle
 
     return handle(event, os.environ)
 
@@ -44,5 +44,6 @@ def _configure_logging() -> None:
         logger.propagate = False
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    for sdk in ("botocore", "boto3", "urllib3"):  # their DEBUG logs hold response bodies (secrets)
-        logging.getLogger(sdk).setLevel(logging.INFO)
+    from candlecast.logs import quiet_sdks
+
+    quiet_sdks()  # their DEBUG logs hold request headers and bodies (secrets)

@@ -10,7 +10,7 @@ import pandas as pd
 from training_pipeline import baselines
 from training_pipeline import metrics as m
 from training_pipeline.config import EVAL_HORIZONS
-from training_pipeline.data import FeatureView
+from training_pipeline.feature_view import FeatureView
 
 BACKTEST_COLUMNS = (
     "origin_time",

@@ -17,8 +17,8 @@ import pandas as pd
 
 from candlecast.errors import ModelNotFound, ValidationError
 from training_pipeline import baselines
-from training_pipeline.data import Scaler
 from training_pipeline.intervals import apply_band
+from training_pipeline.scaler import Scaler
 from training_pipeline.windows import model_inputs
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,8 @@
-"""Scoring a registered model on any period, next to both baselines on the same origins.
+"""Evaluation documents: a model's registered test figures, or its scores on any period.
 
-This is how a model is checked on data that arrived after it was trained: its forecasts are
+`evaluation(version)` is the `candlecast evaluate --json` document of the registered figures.
+`evaluate_period` is how a model is checked on data that arrived after it was trained: its
+forecasts are
 built exactly as `Forecaster.forecast(..., as_of=origin)` builds them (the bundle's
 `forecast_rows` on feature rows up to each origin), and the baselines are run as a user would
 run them (the GARCH band refitted every 30 origins on the data up to each refit).
@@ -8,6 +10,7 @@ run them (the GARCH band refitted every 30 origins on the data up to each refit)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +22,78 @@ from feature_store.base import FeatureStore, ModelVersion
 from training_pipeline import baselines
 from training_pipeline.backtest import baseline_forecasts, score, walk_forward
 from training_pipeline.bundle import ModelBundle
-from training_pipeline.data import FeatureView, load_feature_view
-from training_pipeline.report import metrics_report
+from training_pipeline.config import EVAL_HORIZONS
+from training_pipeline.feature_view import FeatureView, load_feature_view
+
+PER_HORIZON = (
+    "mae",
+    "persistence_mae",
+    "drift_mae",
+    "mae_ratio",
+    "drift_mae_ratio",
+    "rmse",
+    "persistence_rmse",
+    "mape",
+    "mase",
+    "persistence_mase",
+    "dm_p",
+    "da",
+    "da_low",
+    "da_high",
+    "up_share",
+    "coverage80",
+    "coverage80_low",
+    "coverage80_high",
+    "width80",
+    "winkler",
+    "winkler_ratio",
+    "pinball",
+    "persistence_coverage80",
+    "persistence_width80",
+    "persistence_winkler",
+    "persistence_pinball",
+    "garch_coverage80",
+    "garch_width80",
+    "garch_winkler",
+    "garch_winkler_ratio",
+    "garch_pinball",
+)
+PERIOD_NAMES = ("train", "val", "selection", "test")
+
+
+def evaluation(version: ModelVersion) -> dict[str, Any]:
+    """A registered model's test-period metrics per horizon, with its periods and selection."""
+    meta = version.metadata
+    report = metrics_report(
+        version.metrics, period=meta.get("test_period") or [None, None], label="test period"
+    )
+    return {
+        "model": version.name,
+        "version": version.version,
+        "kind": meta.get("kind"),
+        "role": meta.get("role"),
+        "symbol": meta.get("symbol"),
+        "interval": meta.get("interval"),
+        "trained_until": meta.get("trained_until"),
+        "decision": meta.get("decision"),
+        "evaluation": meta.get("evaluation"),
+        "periods": {name: meta.get(f"{name}_period") for name in PERIOD_NAMES},
+        "selection": {k: v for k, v in version.metrics.items() if k.startswith("sel_")},
+        **report,
+    }
+
+
+def metrics_report(
+    metrics: Mapping[str, float], *, period: list[Any], label: str
+) -> dict[str, Any]:
+    """The scored origins and per-horizon metrics of one walk-forward (any period)."""
+    horizons = [h for h in EVAL_HORIZONS if f"mae_h{h}" in metrics]
+    return {
+        "label": label,
+        "period": list(period),
+        "origins": int(metrics.get("origins", 0)),
+        "horizons": {str(h): {k: metrics.get(f"{k}_h{h}") for k in PER_HORIZON} for h in horizons},
+    }
 
 
 def period_origins(

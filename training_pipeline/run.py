@@ -27,10 +27,10 @@ from training_pipeline.candidates import (
     refit_walk_forward,
 )
 from training_pipeline.config import DEFAULT, TrainConfig
-from training_pipeline.data import load_feature_view
-from training_pipeline.dataset import TrainingSet, prepare
+from training_pipeline.feature_view import load_feature_view
 from training_pipeline.register import register
 from training_pipeline.selection import Decision, Scorecard, decide, scorecard
+from training_pipeline.training_set import TrainingSet, prepare
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training_pipeline.config import TrainConfig
-from training_pipeline.dataset import TrainingSet
 from training_pipeline.fit import fit_on
 from training_pipeline.models import Architecture, build_model
+from training_pipeline.training_set import TrainingSet
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from candlecast.errors import ValidationError
-from training_pipeline.data import Scaler, check_features
+from training_pipeline.feature_view import check_features
+from training_pipeline.scaler import Scaler
 
 
 def window_view(scaled: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from candlecast.errors import SettingsError
-from candlecast.settings import INTERVALS, Settings, parse_symbols, parse_time
+from candlecast.intervals import INTERVALS
+from candlecast.settings import Settings, parse_symbols, parse_time
 
 
 def test_it_uses_the_documented_defaults() -> None:

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from candlecast_sim.simulator import start_simulator
 from daily_market import Market, utc
-
-from feature_pipeline.simulator import start_simulator
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from candlecast_sim.simulator import RunningSimulator
+
 from candlecast.settings import Settings
-from feature_pipeline.simulator import RunningSimulator
 from feature_store.local import LocalFeatureStore
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from daily_market import Market
 
-from candlecast.cli import main
+from candlecast_cli.app import main
 
 
 @pytest.fixture

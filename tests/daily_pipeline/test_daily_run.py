@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from candlecast_sim.simulator import start_simulator
 from daily_market import Market, utc
 
-from daily_pipeline.run import last_closed_open, run
+from candlecast.intervals import last_closed_open
+from daily_pipeline.run import run
 from daily_pipeline.summary import ERROR, OK, STALE, UP_TO_DATE
 from feature_pipeline import backfill
 from feature_pipeline.binance import Backoff
 from feature_pipeline.groups import CANDLES, FEATURES
-from feature_pipeline.simulator import start_simulator
 from feature_pipeline.source import open_source
 from feature_store.local import LocalFeatureStore
 

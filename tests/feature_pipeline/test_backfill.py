@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from candlecast_sim.simulator import start_simulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from candlecast.settings import Settings
 from feature_pipeline import backfill
 from feature_pipeline.binance import Backoff
 from feature_pipeline.groups import CANDLES, FEATURES
-from feature_pipeline.simulator import start_simulator
 from feature_pipeline.source import open_source
 from feature_store.local import LocalFeatureStore
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from candlecast_sim.simulator import start_simulator
 
 from candlecast.errors import SourceError, UnknownSymbolError
 from feature_pipeline.binance import (
@@ -19,7 +20,6 @@ from feature_pipeline.binance import (
     pacing_delay,
 )
 from feature_pipeline.csv_source import CsvSource
-from feature_pipeline.simulator import start_simulator
 
 NOW = datetime(2026, 1, 6, 12, tzinfo=UTC)
 FAST = Backoff(attempts=12, base=0.001, cap=0.005)

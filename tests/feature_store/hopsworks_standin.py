@@ -17,7 +17,6 @@ from hopsworks_standin_core import ATTRIBUTES, CALLS, LOGINS, Backend, follows
 from hopsworks_standin_fs import (
     StandinFeatureGroup,
     StandinFeatureStore,
-    StandinFeatureView,
     StandinJob,
     StandinQuery,
 )
@@ -36,7 +35,6 @@ __all__ = [
     "StandinDatasetApi",
     "StandinFeatureGroup",
     "StandinFeatureStore",
-    "StandinFeatureView",
     "StandinJob",
     "StandinModel",
     "StandinModelFactory",

@@ -13,7 +13,6 @@ from hsfs.constructor.query import Query
 from hsfs.feature import Feature
 from hsfs.feature_group import FeatureGroup
 from hsfs.feature_store import FeatureStore
-from hsfs.feature_view import FeatureView
 
 
 class StandinFeatureStore:
@@ -59,12 +58,6 @@ class StandinFeatureStore:
             for g in groups
             if name is None or g["meta"]["name"] == name
         ]
-
-    @follows(FeatureStore.get_or_create_feature_view)
-    def get_or_create_feature_view(
-        self, name: str, query: StandinQuery, version: int, **kwargs: Any
-    ) -> StandinFeatureView:
-        return StandinFeatureView(query, labels=list(kwargs.get("labels") or []))
 
 
 class StandinFeatureGroup:
@@ -148,10 +141,6 @@ class StandinFeatureGroup:
     def select(self, features: list[str]) -> StandinQuery:
         return StandinQuery(self, list(features))
 
-    @follows(FeatureGroup.select_all)
-    def select_all(self, **kwargs: Any) -> StandinQuery:
-        return StandinQuery(self, [f.name for f in self.features])
-
     def _latest(self, state: dict[str, Any]) -> pd.DataFrame:
         commits = state["groups"][self.key]["commits"]
         frame = self._backend.snapshot(self.key, commits[-1]["id"] if commits else None)
@@ -196,27 +185,6 @@ class StandinQuery:
         if self._condition is not None and len(frame):
             frame = frame[_evaluate(self._condition, frame)]
         return frame[self._columns].reset_index(drop=True)
-
-
-class StandinFeatureView:
-    def __init__(self, query: StandinQuery, labels: list[str]) -> None:
-        self._query, self._labels = query, labels
-
-    @follows(FeatureView.train_validation_test_split)
-    def train_validation_test_split(self, **kwargs: Any) -> tuple[pd.DataFrame, ...]:
-        query = (
-            self._query.filter(kwargs["extra_filter"])
-            if kwargs.get("extra_filter")
-            else self._query
-        )
-        frame = query.read()
-        event = pd.to_datetime(frame[self._query._group.event_time], utc=True)
-        parts = []
-        for split in ("train", "validation", "test"):
-            start, end = (pd.Timestamp(kwargs[f"{split}_{b}"]) for b in ("start", "end"))
-            parts.append(frame[(event >= start) & (event < end)].reset_index(drop=True))
-        features = [p.drop(columns=self._labels) for p in parts]
-        return (*features, *(p[self._labels] for p in parts))
 
 
 class StandinJob:

@@ -10,21 +10,21 @@ import pandas as pd
 import pytest
 from store_adapters import candle_frame
 
-from candlecast.cli import main
 from candlecast.settings import Settings
+from candlecast_cli.app import main
 from feature_pipeline.groups import CANDLES
 from feature_store import open_store
-from feature_store.storage import s3_options_from_env
+from feature_store.storage import s3_options
 
 
 @pytest.fixture
-def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Standard AWS variables pointing at moto, and a fresh bucket."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ENDPOINT_URL": moto_url,
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_REGION", raising=False)
@@ -38,15 +38,14 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def test_it_maps_standard_aws_variables_to_storage_options() -> None:
     """It takes keys, region and endpoint from AWS_* and allows plain http for local stand-ins."""
-    options = s3_options_from_env(
-        {
-            "AWS_ACCESS_KEY_ID": "k",
-            "AWS_SECRET_ACCESS_KEY": "s",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
-            "HOME": "/root",
-        }
-    )
+    env = {
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+        "HOME": "/root",
+    }
+    options = s3_options(Settings.from_env(env).aws_storage)
     assert options == {
         "AWS_ACCESS_KEY_ID": "k",
         "AWS_SECRET_ACCESS_KEY": "s",
@@ -54,7 +53,7 @@ def test_it_maps_standard_aws_variables_to_storage_options() -> None:
         "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
         "AWS_ALLOW_HTTP": "true",
     }
-    assert "AWS_ALLOW_HTTP" not in s3_options_from_env({"AWS_REGION": "us-east-1"})
+    assert "AWS_ALLOW_HTTP" not in s3_options({"AWS_REGION": "us-east-1"})
 
 
 def test_the_settings_store_works_on_s3(

@@ -7,7 +7,7 @@ import json
 import pytest
 from app_world import MLP, AppWorld
 
-from candlecast.cli import main
+from candlecast_cli.app import main
 
 
 @pytest.fixture

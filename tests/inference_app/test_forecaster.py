@@ -57,8 +57,8 @@ def test_persistence_median_is_the_last_close(forecaster: Forecaster) -> None:
 
 def test_inputs_equal_the_training_inputs_today(world: AppWorld, forecaster: Forecaster) -> None:
     """It builds today's model input exactly as training builds the window at the same origin."""
-    from training_pipeline.data import load_feature_view
-    from training_pipeline.dataset import prepare
+    from training_pipeline.feature_view import load_feature_view
+    from training_pipeline.training_set import prepare
     from training_pipeline.windows import window_view
 
     served = forecaster.inputs("BTCUSDT", MLP)
@@ -74,8 +74,8 @@ def test_inputs_equal_the_training_arrays_of_a_test_day(
     world: AppWorld, tmp_path, forecaster: Forecaster
 ) -> None:
     """It reproduces training's own array for a past day when the store ends on that day."""
-    from training_pipeline.data import load_feature_view
-    from training_pipeline.dataset import prepare
+    from training_pipeline.feature_view import load_feature_view
+    from training_pipeline.training_set import prepare
 
     view = load_feature_view(open_store(world.settings), "BTCUSDT", "1d")
     training = prepare(view, world.config)
@@ -240,7 +240,8 @@ def test_importing_the_app_loads_nothing_heavy() -> None:
 
     heavy = ("gradio", "tensorflow", "keras", "plotly", "deltalake", "duckdb", "hopsworks")
     code = (
-        "import sys, inference_app.app, inference_app.ui, inference_app.views, candlecast.cli_app\n"
+        "import sys, inference_app.app, inference_app.ui, inference_app.views\n"
+        "import candlecast_cli.serve\n"
         f"print([m for m in {heavy!r} if m in sys.modules])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,7 +12,7 @@ from app_world import MLP, PERSISTENCE, AppWorld
 from candlecast.errors import SettingsError
 from feature_store.base import SERVED_METRIC
 from feature_store.local_registry import LocalModelRegistry
-from inference_app.models import ModelChoice, ModelLoader, load_bundle, parse_model_choice
+from inference_app.serving import ModelChoice, ModelLoader, load_bundle, parse_model_choice
 
 
 @pytest.mark.parametrize(

@@ -121,8 +121,8 @@ def tiny_config() -> TrainConfig:
 @pytest.fixture
 def data(synthetic: pd.DataFrame, tiny_config: TrainConfig):
     """The synthetic series prepared for training with the tiny config."""
-    from training_pipeline.data import feature_view_from_frame
-    from training_pipeline.dataset import prepare
+    from training_pipeline.feature_view import feature_view_from_frame
+    from training_pipeline.training_set import prepare
 
     return prepare(
         feature_view_from_frame(synthetic, symbol="SYNTHUSDT", interval="1d"), tiny_config
@@ -196,8 +196,8 @@ REGIMES = replace(TINY, val_size=200, selection_size=200, test_size=200)
 @pytest.fixture(scope="session")
 def regimes():
     """The slowly changing volatility series prepared with REGIMES: test calmer than validation."""
-    from training_pipeline.data import feature_view_from_frame
-    from training_pipeline.dataset import prepare
+    from training_pipeline.feature_view import feature_view_from_frame
+    from training_pipeline.training_set import prepare
 
     view = feature_view_from_frame(regime_features(), symbol="SYNTHUSDT", interval="1d")
     return prepare(view, REGIMES)

@@ -7,8 +7,8 @@ import pandas as pd
 
 from feature_pipeline.groups import FEATURE_COLUMNS
 from training_pipeline.backtest import baseline_forecasts, score, walk_forward
-from training_pipeline.data import feature_view_from_frame
-from training_pipeline.dataset import TrainingSet
+from training_pipeline.feature_view import feature_view_from_frame
+from training_pipeline.training_set import TrainingSet
 
 
 def forecast_frame(bundle, view, origins) -> pd.DataFrame:

@@ -12,8 +12,8 @@ import pytest
 from candlecast.errors import ModelNotFound, ValidationError
 from training_pipeline.bundle import BACKTEST_FILE, BUNDLE_FILE, MODEL_FILE, ModelBundle
 from training_pipeline.candidates import fitting_end, garch_bundle, persistence_bundle
-from training_pipeline.dataset import TrainingSet
 from training_pipeline.register import register
+from training_pipeline.training_set import TrainingSet
 
 
 @pytest.mark.parametrize("kind", ["persistence", "garch"])

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from candlecast.errors import FeatureGroupNotFound, ValidationError
 from feature_pipeline.groups import FEATURE_COLUMNS, FEATURES
-from training_pipeline.data import (
+from training_pipeline.feature_view import (
     feature_view_from_frame,
     future_log_returns,
     load_feature_view,
-    make_splits,
 )
-from training_pipeline.dataset import prepare
+from training_pipeline.periods import make_splits
+from training_pipeline.training_set import prepare
 
 
 def test_labels_are_future_log_returns() -> None:
@@ -123,8 +123,8 @@ def test_features_with_gaps_are_rejected(synthetic: pd.DataFrame) -> None:
 
 def test_a_refit_calibrates_out_of_sample(data) -> None:
     """It ends the calibrating fit a horizon before its window and the served fit at the cutoff."""
-    from training_pipeline.data import Scaler
-    from training_pipeline.dataset import refit_set
+    from training_pipeline.scaler import Scaler
+    from training_pipeline.training_set import refit_set
 
     horizon, cutoff = data.horizon, int(data.splits.test[40])
     early, full = refit_set(data, cutoff, calibration=60)

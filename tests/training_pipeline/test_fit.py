@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training_pipeline.dataset import TrainingSet
 from training_pipeline.fit import calibrate
+from training_pipeline.training_set import TrainingSet
 
 
 def test_noise_is_shrunk_away_and_bands_cover_80_percent_on_validation(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from training_pipeline import baselines
-from training_pipeline.dataset import TrainingSet
 from training_pipeline.fit import calibrate
 from training_pipeline.intervals import VOLATILITY_SOURCES, apply_band, choose_band, fit_band
+from training_pipeline.training_set import TrainingSet
 
 
 def test_fixed_validation_band_over_covers_a_calmer_test_period(regimes: TrainingSet) -> None:

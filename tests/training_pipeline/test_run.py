@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import random_walk_features, trending_features
 
-from candlecast.cli import main
 from candlecast.settings import Settings
+from candlecast_cli.app import main
 from feature_pipeline.groups import FEATURES
 from feature_store.base import served_version
 from training_pipeline.bundle import ModelBundle

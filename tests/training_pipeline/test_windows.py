@@ -8,7 +8,7 @@ import pytest
 
 from candlecast.errors import ValidationError
 from feature_pipeline.groups import FEATURE_COLUMNS
-from training_pipeline.data import Scaler
+from training_pipeline.scaler import Scaler
 from training_pipeline.windows import model_inputs, window_view
 
 

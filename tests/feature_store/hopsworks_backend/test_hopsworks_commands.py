@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from hopsworks_standin import Backend, login_standin
 
-from candlecast.cli import main
 from candlecast.settings import Settings
+from candlecast_cli.app import main
 
 REPO = Path(__file__).resolve().parents[3]
 NOW = "2026-01-06T12:00:00Z"

@@ -24,18 +24,15 @@ USED = {
     "FeatureStore.get_or_create_feature_group",
     "FeatureStore.get_feature_group",
     "FeatureStore.get_feature_groups",
-    "FeatureStore.get_or_create_feature_view",
     "FeatureGroup.save",
     "FeatureGroup.insert",
     "FeatureGroup.remove_rows",
     "FeatureGroup.commit_details",
     "FeatureGroupBase.get_feature",
     "FeatureGroupBase.select",
-    "FeatureGroupBase.select_all",
     "Query.filter",
     "Query.as_of",
     "Query.read",
-    "FeatureView.train_validation_test_split",
     "Job.get_final_state",
     "DatasetApi.exists",
     "DatasetApi.list",
@@ -59,14 +56,6 @@ def whole_flow(standin_login: Backend, settings, tmp_path: Path) -> None:
     store.latest(CANDLES, symbol="BTCUSDT", interval="1d", n=3)
     store.list_groups()
     store.restore(CANDLES, version)
-    store.time_splits(
-        CANDLES,
-        symbol="BTCUSDT",
-        interval="1d",
-        train_end=datetime(2024, 1, 6, tzinfo=UTC),
-        validation_end=datetime(2024, 1, 9, tzinfo=UTC),
-        test_end=datetime(2024, 1, 13, tzinfo=UTC),
-    )
     registry = HopsworksModelRegistry.connect(settings)
     bundle = tmp_path / "bundle"
     bundle.mkdir()

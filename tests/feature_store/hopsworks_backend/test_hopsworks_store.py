@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pandas as pd
 import pytest
 from hopsworks_standin import LOGINS, Backend, StandinProject
@@ -144,35 +142,6 @@ def test_a_delete_hopsworks_cannot_do_from_here_is_a_store_error(
     backend.fail_deletes = True
     with pytest.raises(StoreError, match="could not remove 2 row.*Delete them in Hopsworks"):
         store.restore(CANDLES, version)
-
-
-def test_time_splits_follow_event_time(project: StandinProject) -> None:
-    """It asks the feature view for train / validation / test by time, labels apart."""
-    store = adapter(project)
-    store.upsert(CANDLES, candle_frame(n=30))
-    store.upsert(CANDLES, candle_frame("ETHUSDT", n=30))
-    x_train, x_val, x_test, y_train, y_val, y_test = store.time_splits(
-        CANDLES,
-        symbol="BTCUSDT",
-        interval="1d",
-        train_end=datetime(2024, 1, 20, tzinfo=UTC),
-        validation_end=datetime(2024, 1, 25, tzinfo=UTC),
-        test_end=datetime(2024, 2, 1, tzinfo=UTC),
-    )
-    assert (len(x_train), len(x_val), len(x_test)) == (19, 5, 6)
-    assert set(x_train["symbol"]) == {"BTCUSDT"}
-    assert "close" not in x_train.columns and list(y_train.columns) == ["close"]
-    assert pd.to_datetime(x_train["open_time"]).max() < pd.to_datetime(x_val["open_time"]).min()
-    assert len(y_val) == 5 and len(y_test) == 6
-    with pytest.raises(Exception, match="must increase"):
-        store.time_splits(
-            CANDLES,
-            symbol="BTCUSDT",
-            interval="1d",
-            train_end=datetime(2024, 1, 25, tzinfo=UTC),
-            validation_end=datetime(2024, 1, 20, tzinfo=UTC),
-            test_end=datetime(2024, 2, 1, tzinfo=UTC),
-        )
 
 
 def test_its_fingerprint_equals_the_local_stores(project: StandinProject, tmp_path) -> None:

@@ -94,15 +94,6 @@ def test_the_store_flow_on_a_real_project(
     local.upsert(spec, candle_frame(start="2024-01-16", n=10, seed=3))
     assert store.fingerprint(spec) == local.fingerprint(spec)
     assert store.statistics(spec)["close"].count == 25
-    splits = store.time_splits(
-        spec,
-        symbol="BTCUSDT",
-        interval="1d",
-        train_end=datetime(2024, 1, 15, tzinfo=UTC),
-        validation_end=datetime(2024, 1, 20, tzinfo=UTC),
-        test_end=datetime(2024, 2, 1, tzinfo=UTC),
-    )
-    assert sum(len(x) for x in splits[:3]) == 25
     before = store.read(spec, as_of_version=version)
     store.restore(spec, version)
     pd.testing.assert_frame_equal(store.read(spec), before)

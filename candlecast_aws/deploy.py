@@ -1,0 +1,331 @@
+"""Deploy the daily job to AWS: the Lambda function from an image, its schedule, DLQ and permission.
+
+Every resource is compared with what exists first, so a second deploy changes nothing; the plan
+is the list of `Change`s and `--dry-run` only computes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from candlecast.errors import CandlecastError, SettingsError
+from candlecast.settings import Settings
+from candlecast_aws.schedule import Schedule
+
+logger = logging.getLogger(__name__)
+
+CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+LAMBDA_HOME = "/tmp/candlecast"  # the only writable folder in a Lambda
+DEFAULT_MEMORY_MB = 1024
+DEFAULT_TIMEOUT_S = 300
+_FORBIDDEN_ENV = {"HOPSWORKS_API_KEY": "HOPSWORKS_API_KEY_SECRET=<secret name>"}
+
+
+class DeployError(CandlecastError):
+    """An AWS call of the deploy failed."""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What to deploy: the image, the function's settings and the schedule."""
+
+    image_uri: str
+    function_name: str
+    role_arn: str
+    region: str
+    schedule: Schedule
+    memory_mb: int = DEFAULT_MEMORY_MB
+    timeout_s: int = DEFAULT_TIMEOUT_S
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _arn_part(self.role_arn, 4)  # a malformed role ARN fails before any AWS call
+
+    @property
+    def account(self) -> str:
+        return _arn_part(self.role_arn, 4)
+
+    @property
+    def partition(self) -> str:
+        return _arn_part(self.role_arn, 1)
+
+    @property
+    def function_arn(self) -> str:
+        prefix = f"arn:{self.partition}:lambda:{self.region}:{self.account}"
+        return f"{prefix}:function:{self.function_name}"
+
+    @property
+    def rule_arn(self) -> str:
+        prefix = f"arn:{self.partition}:events:{self.region}:{self.account}"
+        return f"{prefix}:rule/{self.schedule.rule_name}"
+
+    @property
+    def queue_arn(self) -> str:
+        return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{self.schedule.queue_name}"
+
+    @property
+    def permission_id(self) -> str:
+        return f"{self.schedule.rule_name}-invoke"
+
+    def function_environment(self) -> dict[str, str]:
+        """The Lambda's environment: CANDLECAST_HOME in /tmp plus the given variables."""
+        return {"CANDLECAST_HOME": LAMBDA_HOME, **self.environment}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource of the deploy and what the deploy does (or would do) to it."""
+
+    resource: str
+    name: str
+    action: str
+    fields: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resource": self.resource, "name": self.name, "action": self.action,
+                "fields": list(self.fields)}  # fmt: skip
+
+    def __str__(self) -> str:
+        detail = f" ({', '.join(self.fields)})" if self.fields else ""
+        return f"{self.action:<9}  {self.resource:<17}  {self.name}{detail}"
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    """The boto3 clients of the deploy (AWS_ENDPOINT_URL points them at a stand-in such as moto)."""
+
+    lambda_: Any
+    events: Any
+    sqs: Any
+
+    @classmethod
+    def connect(cls, region: str) -> AwsClients:
+        import boto3
+
+        session = boto3.session.Session(region_name=region)
+        return cls(session.client("lambda"), session.client("events"), session.client("sqs"))
+
+
+def check_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """Reject secrets in plain variables and invalid CANDLECAST_* settings before deploying."""
+    for key, instead in _FORBIDDEN_ENV.items():
+        if key in environment:
+            raise SettingsError(
+                f"{key} would be readable by anyone who can see the function; store it in "
+                f"Secrets Manager and pass --env {instead} instead"
+            )
+    Settings.from_env({"CANDLECAST_HOME": LAMBDA_HOME, **environment})
+    return dict(environment)
+
+
+def deploy(request: DeployRequest, clients: AwsClients, *, dry_run: bool = False) -> list[Change]:
+    """Bring the AWS resources to the request; what changed (or would change, with dry_run)."""
+    changes = []
+    for resource in _RESOURCES:
+        change, apply = _call(resource, request, clients)
+        if change.action != UNCHANGED and not dry_run:
+            logger.info("deploy: %s", change)
+            _guard(change, lambda apply=apply: apply())
+        changes.append(change)
+    return changes
+
+
+# Each resource: look at what exists, return the Change and a function that makes it so.
+_Step = tuple[Change, Callable[[], object]]
+
+
+def _queue(request: DeployRequest, clients: AwsClients) -> _Step:
+    sqs, name = clients.sqs, request.schedule.queue_name
+    wanted = {**_queue_attributes(request)}
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        change = Change("dead-letter queue", name, CREATE)
+        return change, lambda: sqs.create_queue(QueueName=name, Attributes=wanted)
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
+    differ = [k for k, v in wanted.items() if not _same(current.get(k), v)]
+    change = Change("dead-letter queue", name, UPDATE if differ else UNCHANGED, tuple(differ))
+    return change, lambda: sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
+
+
+def _queue_attributes(request: DeployRequest) -> dict[str, str]:
+    """The queue's settings plus a policy that lets the rule send undeliverable events to it."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"{request.schedule.rule_name}-dead-letters",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": request.queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": request.rule_arn}},
+            }
+        ],
+    }
+    extra = {k: v for k, v in request.schedule.dead_letter_queue.items() if k != "QueueName"}
+    return {**extra, "Policy": json.dumps(policy, sort_keys=True)}
+
+
+def _function(request: DeployRequest, clients: AwsClients) -> _Step:
+    lam, name = clients.lambda_, request.function_name
+    config = {
+        "Role": request.role_arn,
+        "MemorySize": request.memory_mb,
+        "Timeout": request.timeout_s,
+        "Environment": {"Variables": request.function_environment()},
+    }
+    try:
+        current = lam.get_function(FunctionName=name)
+    except lam.exceptions.ResourceNotFoundException:
+        return Change("lambda function", name, CREATE), lambda: _create_function(
+            request, lam, config
+        )
+    existing = current["Configuration"]
+    differ = [k for k, v in config.items() if not _same(existing.get(k), v)]
+    new_image = current.get("Code", {}).get("ImageUri") != request.image_uri
+    fields = (["ImageUri"] if new_image else []) + differ
+    action = UPDATE if fields else UNCHANGED
+
+    def apply() -> None:
+        if new_image:
+            lam.update_function_code(FunctionName=name, ImageUri=request.image_uri)
+            lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+        if differ:
+            lam.update_function_configuration(FunctionName=name, **config)
+            lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+
+    return Change("lambda function", name, action, tuple(fields)), apply
+
+
+def _create_function(request: DeployRequest, lam: Any, config: dict[str, Any]) -> None:
+    lam.create_function(
+        FunctionName=request.function_name,
+        PackageType="Image",
+        Code={"ImageUri": request.image_uri},
+        Description="candlecast daily job: closed Binance candles -> feature store",
+        **config,
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=request.function_name)
+
+
+def _rule(request: DeployRequest, clients: AwsClients) -> _Step:
+    events, wanted = clients.events, request.schedule.rule
+    name = request.schedule.rule_name
+    try:
+        current = events.describe_rule(Name=name)
+    except events.exceptions.ResourceNotFoundException:
+        return Change("schedule rule", name, CREATE), lambda: events.put_rule(**wanted)
+    differ = [k for k, v in wanted.items() if not _same(current.get(k), v)]
+    change = Change("schedule rule", name, UPDATE if differ else UNCHANGED, tuple(differ))
+    return change, lambda: events.put_rule(**wanted)
+
+
+def _permission(request: DeployRequest, clients: AwsClients) -> _Step:
+    lam, sid = clients.lambda_, request.permission_id
+    current = _statement(lam, request.function_name, sid)
+    source = (current or {}).get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+
+    def apply() -> None:
+        if current is not None:
+            lam.remove_permission(FunctionName=request.function_name, StatementId=sid)
+        lam.add_permission(
+            FunctionName=request.function_name,
+            StatementId=sid,
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=request.rule_arn,
+        )
+
+    if current is None:
+        return Change("invoke permission", sid, CREATE), apply
+    action = UNCHANGED if source == request.rule_arn else UPDATE
+    return Change(
+        "invoke permission", sid, action, () if action == UNCHANGED else ("SourceArn",)
+    ), apply
+
+
+def _statement(lam: Any, function_name: str, sid: str) -> dict[str, Any] | None:
+    try:
+        policy = json.loads(lam.get_policy(FunctionName=function_name)["Policy"])
+    except lam.exceptions.ResourceNotFoundException:
+        return None  # no function yet, or a function without a resource policy
+    return next((s for s in policy.get("Statement", []) if s.get("Sid") == sid), None)
+
+
+def _targets(request: DeployRequest, clients: AwsClients) -> _Step:
+    events, rule = clients.events, request.schedule.rule_name
+    wanted = request.schedule.rendered_targets(request.function_arn, request.queue_arn)
+    try:
+        current = {t["Id"]: t for t in events.list_targets_by_rule(Rule=rule)["Targets"]}
+    except events.exceptions.ResourceNotFoundException:
+        current = {}
+    differ = [t["Id"] for t in wanted if not _same(current.get(t["Id"]), t)]
+    missing = [t["Id"] for t in wanted if t["Id"] not in current]
+    action = UNCHANGED if not differ else (CREATE if missing == differ else UPDATE)
+    change = Change("rule target", ", ".join(t["Id"] for t in wanted), action)
+
+    def apply() -> None:
+        failed = events.put_targets(Rule=rule, Targets=wanted).get("FailedEntries", [])
+        if failed:
+            raise DeployError(f"EventBridge rejected target(s) of rule {rule}: {failed}")
+
+    return change, apply
+
+
+_RESOURCES = (_queue, _function, _rule, _permission, _targets)
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    """Equal after normalising JSON strings (policies, inputs) and numbers sent as strings."""
+    if isinstance(wanted, dict) and isinstance(current, dict):
+        return set(current) == set(wanted) and all(_same(current[k], v) for k, v in wanted.items())
+    if isinstance(wanted, str) and isinstance(current, str) and wanted[:1] in "{[":
+        try:
+            return json.loads(current) == json.loads(wanted)
+        except json.JSONDecodeError:
+            return current == wanted
+    if isinstance(wanted, str) and isinstance(current, int | float):
+        return str(current) == wanted
+    return current == wanted
+
+
+def _call(resource: Callable[..., _Step], request: DeployRequest, clients: AwsClients) -> _Step:
+    return _guard(None, lambda: resource(request, clients))
+
+
+def _guard(change: Change | None, action: Callable[[], Any]) -> Any:
+    """Run an AWS call; turn botocore's errors into a DeployError that says what failed."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    doing = (
+        f"{change.action} {change.resource} {change.name}" if change else "reading AWS resources"
+    )
+    try:
+        return action()
+    except NoCredentialsError:
+        raise DeployError(
+            "no AWS credentials found; configure them (aws configure, AWS_PROFILE, or "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        ) from None
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        raise DeployError(
+            f"{doing} failed: {info.get('Code')}: {info.get('Message')}; check the region, the "
+            "names and that your credentials may manage Lambda, EventBridge and SQS"
+        ) from None
+    except BotoCoreError as error:
+        raise DeployError(f"{doing} failed: {error}") from None
+
+
+def _arn_part(arn: str, index: int) -> str:
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
+        raise SettingsError(
+            f"--role-arn {arn!r} is not an IAM role ARN; use arn:aws:iam::ACCOUNT:role/NAME"
+        )
+    return parts[index]

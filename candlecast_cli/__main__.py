@@ -1,0 +1,7 @@
+"""`python -m candlecast_cli`: the same as the `candlecast` command."""
+
+import sys
+
+from candlecast_cli.app import main
+
+sys.exit(main())

@@ -1,0 +1,208 @@
+"""`candlecast deploy aws` against moto: create, leave alone, update, dry-run, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from candlecast_aws.deploy import UNCHANGED, AwsClients, DeployRequest, deploy
+from candlecast_aws.schedule import load_schedule
+from candlecast_cli.app import main
+
+SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "eventbridge.json"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/candlecast-daily:{tag}"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@pytest.fixture
+def role_arn(aws: str) -> str:
+    """It creates the function's IAM role in moto."""
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="candlecast-daily", AssumeRolePolicyDocument=json.dumps(TRUST))
+    return role["Role"]["Arn"]
+
+
+def request(role_arn: str, tag: str = "v1", **changes: object) -> DeployRequest:
+    options = {
+        "image_uri": IMAGE.format(tag=tag),
+        "function_name": "candlecast-daily",
+        "role_arn": role_arn,
+        "region": "us-east-1",
+        "schedule": load_schedule(SCHEDULE_FILE),
+        "environment": {"CANDLECAST_STORE_URI": "s3://candlecast/store"},
+        **changes,
+    }
+    return DeployRequest(**options)
+
+
+def aws_state() -> dict:
+    """Everything the deploy manages, as AWS reports it."""
+    lam, events, sqs = boto3.client("lambda"), boto3.client("events"), boto3.client("sqs")
+    function = lam.get_function(FunctionName="candlecast-daily")
+    queue = sqs.get_queue_url(QueueName="candlecast-daily-dlq")["QueueUrl"]
+    return {
+        "function": function["Configuration"],
+        "image": function["Code"]["ImageUri"],
+        "policy": json.loads(lam.get_policy(FunctionName="candlecast-daily")["Policy"]),
+        "rule": {
+            k: v
+            for k, v in events.describe_rule(Name="candlecast-daily").items()
+            if k != "ResponseMetadata"
+        },
+        "targets": events.list_targets_by_rule(Rule="candlecast-daily")["Targets"],
+        "queue": sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"],
+    }
+
+
+def test_first_deploy_creates_everything_as_specified(role_arn: str) -> None:
+    """It creates the image function, the daily rule, its target, the DLQ and the permission."""
+    changes = deploy(request(role_arn), AwsClients.connect("us-east-1"))
+    assert [(c.resource, c.action) for c in changes] == [
+        ("dead-letter queue", "create"),
+        ("lambda function", "create"),
+        ("schedule rule", "create"),
+        ("invoke permission", "create"),
+        ("rule target", "create"),
+    ]
+    state = aws_state()
+    function = state["function"]
+    assert (function["PackageType"], function["MemorySize"], function["Timeout"]) == (
+        "Image",
+        1024,
+        300,
+    )
+    assert state["image"] == IMAGE.format(tag="v1")
+    assert function["Environment"]["Variables"] == {
+        "CANDLECAST_HOME": "/tmp/candlecast",
+        "CANDLECAST_STORE_URI": "s3://candlecast/store",
+    }
+    schedule = json.loads(SCHEDULE_FILE.read_text())
+    assert state["rule"]["ScheduleExpression"] == schedule["Rule"]["ScheduleExpression"]
+    assert state["rule"]["State"] == "ENABLED"
+    (target,) = state["targets"]
+    assert target["Arn"] == function["FunctionArn"]
+    assert json.loads(target["Input"]) == json.loads(schedule["Targets"][0]["Input"])
+    assert target["RetryPolicy"] == schedule["Targets"][0]["RetryPolicy"]
+    assert target["DeadLetterConfig"]["Arn"] == state["queue"]["QueueArn"]
+    (statement,) = state["policy"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == state["rule"]["Arn"]
+    queue_policy = json.loads(state["queue"]["Policy"])
+    assert (
+        queue_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+        == state["rule"]["Arn"]
+    )
+
+
+def test_a_second_deploy_changes_nothing(role_arn: str) -> None:
+    """It finds every resource up to date and makes no call that changes one."""
+    deploy(request(role_arn), AwsClients.connect("us-east-1"))
+    before = aws_state()
+    changes = deploy(request(role_arn), AwsClients.connect("us-east-1"))
+    assert {c.action for c in changes} == {UNCHANGED}
+    assert aws_state() == before
+
+
+def test_a_new_image_or_setting_updates_only_the_function(role_arn: str) -> None:
+    """It updates the function's code and configuration and leaves the rest alone."""
+    deploy(request(role_arn), AwsClients.connect("us-east-1"))
+    changed = request(role_arn, tag="v2", memory_mb=2048, environment={})
+    changes = {c.resource: c for c in deploy(changed, AwsClients.connect("us-east-1"))}
+    assert changes["lambda function"].action == "update"
+    assert changes["lambda function"].fields == ("ImageUri", "MemorySize", "Environment")
+    assert {c.action for r, c in changes.items() if r != "lambda function"} == {UNCHANGED}
+    state = aws_state()
+    assert state["image"] == IMAGE.format(tag="v2")
+    assert state["function"]["MemorySize"] == 2048
+    assert state["function"]["Environment"]["Variables"] == {"CANDLECAST_HOME": "/tmp/candlecast"}
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    role_arn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It lists what would be created and leaves the account empty."""
+    code = main(["deploy", "aws", *cli_args(role_arn), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("plan (dry run, nothing was changed):")
+    assert out.count("create ") == 5
+    assert "5 resource(s) would change" in out
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+    assert boto3.client("events").list_rules()["Rules"] == []
+    assert boto3.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_the_cli_deploys_then_reports_nothing_to_change(
+    role_arn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It applies the plan once; the second run says nothing changed, also as JSON."""
+    assert main(["deploy", "aws", *cli_args(role_arn), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (first["dry_run"], first["changed"]) == (False, 5)
+    assert main(["deploy", "aws", *cli_args(role_arn)]) == 0
+    assert "nothing to change" in capsys.readouterr().out
+    assert main(["deploy", "aws", *cli_args(role_arn), "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["changed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--env", "HOPSWORKS_API_KEY=abc"], "store it in Secrets Manager"),
+        (["--env", "CANDLECAST_INTERVAL=2d"], "interval '2d' is not supported"),
+        (["--env", "CANDLECAST_SYMBOLZ=x"], "unknown setting(s) CANDLECAST_SYMBOLZ"),
+        (["--env", "NOEQUALS"], "is not KEY=VALUE"),
+        (["--schedule", "missing.json"], "schedule file missing.json not found"),
+    ],
+)
+def test_bad_input_is_rejected_before_any_aws_call(
+    role_arn: str, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    """It prints one line, exits 1 and creates nothing."""
+    assert main(["deploy", "aws", *cli_args(role_arn), *extra]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+
+
+def test_a_malformed_role_arn_is_rejected(aws: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """It explains the expected role ARN shape."""
+    assert main(["deploy", "aws", *cli_args("candlecast-daily")]) == 1
+    assert "is not an IAM role ARN" in capsys.readouterr().err
+
+
+def test_aws_errors_become_one_clear_line(aws: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """It reports the failing AWS call (here: a role that does not exist) without a traceback."""
+    missing_role = "arn:aws:iam::123456789012:role/does-not-exist"
+    assert main(["deploy", "aws", *cli_args(missing_role)]) == 1
+    err = capsys.readouterr().err
+    assert "create lambda function candlecast-daily failed" in err and "Traceback" not in err
+
+
+def cli_args(role_arn: str) -> list[str]:
+    return [
+        "--image-uri",
+        IMAGE.format(tag="v1"),
+        "--function-name",
+        "candlecast-daily",
+        "--role-arn",
+        role_arn,
+        "--region",
+        "us-east-1",
+        "--schedule",
+        str(SCHEDULE_FILE),
+        "--env",
+        "CANDLECAST_STORE_URI=s3://candlecast/store",
+    ]
