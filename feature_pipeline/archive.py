@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,10 +69,15 @@ class ArchivingSource:
         return self.inner.first_open_time(symbol, interval)
 
     def fetch(
-        self, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None
+        self,
+        symbol: str,
+        interval: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[pd.DataFrame, FetchReport]:
         """Fetch from the inner source, archive the result, return it unchanged."""
-        frame, report = self.inner.fetch(symbol, interval, start=start, end=end)
+        frame, report = self.inner.fetch(symbol, interval, start=start, end=end, progress=progress)
         if len(frame):
             self.archive(frame, symbol, interval)
         return frame, report
@@ -116,7 +121,12 @@ class ArchiveSource:
         return frame["open_time"].iloc[0].to_pydatetime()
 
     def fetch(
-        self, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None
+        self,
+        symbol: str,
+        interval: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[pd.DataFrame, FetchReport]:
         """The archived candles with start <= open_time <= end."""
         days = [
@@ -129,6 +139,8 @@ class ArchiveSource:
         last = frame["open_time"].iloc[-1].to_pydatetime() if len(frame) else None
         # Without `end` the archive's last candle is the end, so no stop in trading is reported.
         end = end or last or datetime.min.replace(tzinfo=UTC)
+        if progress is not None:
+            progress(len(frame))
         return frame, FetchReport.of(frame, symbol, interval, start, end, latest=last)
 
     def _days(self, symbol: str, interval: str) -> list[str]:

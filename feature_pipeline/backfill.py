@@ -1,4 +1,10 @@
-"""Backfill: full candle history -> validated candles and features in the store, all or nothing."""
+"""Backfill: the sync of every symbol, with an optional candle range and progress bars.
+
+The same operation as the daily run (`feature_pipeline.sync`): candles up to the newest closed
+candle (or `end`), then features up to candles. Every symbol is checked with the source before
+anything is written. Each commit is a correct closed-candle fact, so a failure undoes nothing:
+the next run of either command completes what is missing.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from tqdm import tqdm
 
-from candlecast.intervals import interval_step
-from feature_pipeline import features
-from feature_pipeline.fetch import CandleSource, FetchReport
-from feature_pipeline.groups import CANDLES, FEATURES
-from feature_pipeline.klines import between
-from feature_pipeline.validation import validate_candles, validate_features
-from feature_pipeline.writes import GroupWrites, changed_rows, stored_rows
+from candlecast.errors import SettingsError
+from feature_pipeline.fetch import CandleSource
+from feature_pipeline.sync import SeriesSync, sync_series
 from feature_store.base import FeatureStore
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SymbolSummary:
-    """What the backfill did for one symbol."""
+    """What the backfill did for one symbol (rows written as the store reports them)."""
 
     symbol: str
     interval: str
@@ -68,102 +69,62 @@ def run(
     *,
     progress: bool = True,
 ) -> BackfillSummary:
-    """Extract -> validate -> engineer -> validate -> write `candles` then `features`, per symbol.
+    """Sync every symbol: candles (from `start`, default: after the last stored one, or the
+    symbol's first candle) up to `end` (default now), then features up to candles.
 
-    Every symbol is checked with the source before anything is written, and a failure anywhere
-    restores both groups to their versions from before the run. Running it again changes nothing.
+    Running it again changes nothing; a run that died anywhere is completed by the next one.
     """
     now = settings.clock()
     end = min(end or now, now)
-    starts = {symbol: _first_wanted(source, symbol, interval, start) for symbol in symbols}
-    groups = {spec.table_name for spec in store.list_groups()}  # listed once, grown by the writes
-    with GroupWrites(store) as writes:
-        summaries = [
-            _backfill_one(
-                store, writes, groups, source, symbol, interval, starts[symbol], end, progress
-            )
-            for symbol in symbols
-        ]
+    if start is not None and start > end:
+        raise SettingsError(f"--start {start:%Y-%m-%d %H:%M} is after --end {end:%Y-%m-%d %H:%M}")
+    for symbol in symbols:  # UnknownSymbolError before anything is written
+        source.first_open_time(symbol, interval)
+    summaries = [
+        _backfill_one(store, source, symbol, interval, start, end, now, progress)
+        for symbol in symbols
+    ]
     return BackfillSummary(source=source.name, interval=interval, symbols=summaries)
-
-
-def _first_wanted(
-    source: CandleSource, symbol: str, interval: str, start: datetime | None
-) -> datetime:
-    """The later of `start` and the symbol's first candle (UnknownSymbolError comes from here)."""
-    first = source.first_open_time(symbol, interval)
-    return max(start, first) if start is not None else first
 
 
 def _backfill_one(
     store: FeatureStore,
-    writes: GroupWrites,
-    groups: set[str],
     source: CandleSource,
     symbol: str,
     interval: str,
-    start: datetime,
+    start: datetime | None,
     end: datetime,
+    now: datetime,
     progress: bool,
 ) -> SymbolSummary:
-    # Extract with enough history before `start` for the first feature row. Windows count rows,
-    # and exchange outages remove rows, so the time span holds twice the rows a window needs.
-    fetch_from = start - 2 * features.LOOKBACK * interval_step(interval)
-    candles, report = _fetch(source, symbol, interval, fetch_from, end, progress)
-    validate_candles(candles)
-    engineered = validate_features(features.engineer(candles)) if len(candles) else None
-    new_candles = between(candles, start, end)
-    new_features = (
-        between(engineered, start, end) if engineered is not None else new_candles.iloc[:0]
-    )
-    # Write only what changes; both groups or neither (GroupWrites undoes on failure).
-    candle_rows = changed_rows(
-        new_candles, stored_rows(store, CANDLES, symbol, interval, start, end, groups), CANDLES
-    )
-    feature_rows = changed_rows(
-        new_features, stored_rows(store, FEATURES, symbol, interval, start, end, groups), FEATURES
-    )
-    for spec, rows in ((CANDLES, candle_rows), (FEATURES, feature_rows)):
-        if writes.upsert(spec, rows) is not None:
-            groups.add(spec.table_name)
-    summary = _summary(report, start, end, len(candle_rows), len(feature_rows))
-    for note in report.notes():
+    with tqdm(desc=f"{symbol} {interval}", unit="candle", disable=not progress, leave=False) as bar:
+        synced = sync_series(
+            store, source, symbol, interval, now=now, start=start, end=end, progress=bar.update
+        )
+    for note in synced.report.notes() if synced.report else []:
         logger.info("%s", note)
-    return summary
+    return _summary(synced, start, end)
 
 
-def _fetch(
-    source: CandleSource, symbol: str, interval: str, start: datetime, end: datetime, progress: bool
-) -> tuple[pd.DataFrame, FetchReport]:
-    expected = max(1, int((end - start) / interval_step(interval)) + 1)
-    with tqdm(
-        total=expected,
-        desc=f"{symbol} {interval}",
-        unit="candle",
-        disable=not progress,
-        leave=False,
-    ) as bar:
-        candles, report = source.fetch(symbol, interval, start, end, progress=bar.update)
-        bar.update(max(0, expected - bar.n))
-    return candles, report
-
-
-def _summary(
-    report: FetchReport, start: datetime, end: datetime, candles: int, feats: int
-) -> SymbolSummary:
+def _summary(synced: SeriesSync, start: datetime | None, end: datetime) -> SymbolSummary:
+    report = synced.report
+    gaps = []
+    if report is not None:
+        after = start or report.start
+        gaps = [str(gap) for gap in report.gaps if after is None or gap.before > after]
     return SymbolSummary(
-        symbol=report.symbol,
-        interval=report.interval,
+        symbol=synced.symbol,
+        interval=synced.interval,
         start=start,
         end=end,
-        rows_fetched=report.rows,
-        candles_written=candles,
-        features_written=feats,
-        gaps=[str(gap) for gap in report.gaps if gap.before > start],
-        last_closed=report.last_closed,
-        stopped_trading=report.stopped_trading,
-        requests=report.requests,
-        retries=report.retries,
+        rows_fetched=synced.fetched,
+        candles_written=synced.candles_written,
+        features_written=synced.features_written,
+        gaps=gaps,
+        last_closed=synced.last_stored,
+        stopped_trading=report.stopped_trading if report else None,
+        requests=report.requests if report else 0,
+        retries=report.retries if report else 0,
     )
 
 

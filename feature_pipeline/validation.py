@@ -124,3 +124,50 @@ def _summary(errors: SchemaErrors, limit: int = 5) -> str:
         parts.append(f"{rule}: {max(len(rows), 1)} row(s), e.g. {example}")
     more = f" and {len(parts) - limit} more" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more
+
+
+# An open, high or close this many times above the median close of its neighbours (or an open
+# or close below 1/this of it) is a data error, not a market move: the largest daily BTC or ETH
+# move on record is under 2x. Lows have no lower bound: flash crashes print real wicks near zero
+# (ATOMUSDT 2025-10-10 at 0.001, LINKUSDT 2020-03-12 at 0.0001 in the shared candles).
+PLAUSIBLE_FACTOR = 20.0
+NEIGHBOURS = 21  # the candle and 10 on each side, within its series
+
+
+def check_plausible(frame: pd.DataFrame, context: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The frame itself when its prices are within 20x of the median close of their neighbours.
+
+    `context` holds stored candles of the same series around the frame (the frame's rows win
+    where both have a key), so a single new candle is judged against the stored history.
+    Raises ValidationError naming the first implausible row; nothing is written.
+    """
+    if frame.empty:
+        return frame
+    columns = ["symbol", "interval", "open_time", "close"]
+    both = frame[columns]
+    if context is not None and len(context):
+        both = pd.concat([context[columns], both], ignore_index=True)
+        both = both.drop_duplicates(KEY, keep="last")
+    both = both.sort_values(KEY, kind="stable")
+    median = both.groupby(["symbol", "interval"], sort=False)["close"].transform(
+        lambda closes: closes.rolling(NEIGHBOURS, center=True, min_periods=1).median()
+    )
+    reference = frame[KEY].merge(both[KEY].assign(median=median.to_numpy()), on=KEY, how="left")
+    names = ("open", "high", "low", "close")
+    prices = frame[list(names)].to_numpy(dtype=np.float64)
+    ratio = prices / reference["median"].to_numpy()[:, None]
+    floor = np.array([1 / PLAUSIBLE_FACTOR, 0.0, 0.0, 1 / PLAUSIBLE_FACTOR])
+    ceiling = np.array([PLAUSIBLE_FACTOR, PLAUSIBLE_FACTOR, np.inf, PLAUSIBLE_FACTOR])
+    bad = ~((ratio <= ceiling) & (ratio >= floor))
+    if not bad.any():
+        return frame
+    row, column = (int(i[0]) for i in np.nonzero(bad))
+    name = names[column]
+    first = frame.iloc[row]
+    raise ValidationError(
+        f"candles broke the plausibility rule: {first['symbol']} {first['interval']} "
+        f"{pd.Timestamp(first['open_time']):%Y-%m-%d %H:%M} has {name} {prices[row, column]:g}, "
+        f"more than {PLAUSIBLE_FACTOR:g} times away from the median close "
+        f"{reference['median'].iloc[row]:g} of its neighbours ({int(bad.any(axis=1).sum())} "
+        "row(s) in all); fix the source data; nothing was written"
+    )

@@ -34,7 +34,8 @@ def test_backfill_json_then_nothing_new(env: Path, capsys: pytest.CaptureFixture
     first = json.loads(capsys.readouterr().out)
     assert [s["symbol"] for s in first["symbols"]] == ["BTCUSDT", "ETHUSDT"]
     btc = first["symbols"][0]
-    assert btc["candles_written"] == 219  # 2025-06-01 .. 2026-01-05
+    # 2025-06-01 .. 2026-01-05, and the 138 candles before --start its first feature row reads
+    assert (btc["features_written"], btc["candles_written"]) == (219, 219 + 138)
     assert btc["last_closed"] == "2026-01-05T00:00:00+00:00"
     assert main(args) == 0
     again = json.loads(capsys.readouterr().out)
@@ -83,3 +84,50 @@ def test_bad_input_is_one_line_and_exit_1(env: Path, capsys, args: list[str], me
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (env / "home" / "store").exists() or not any((env / "home" / "store").iterdir())
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_start_after_the_end_is_refused_before_fetching(
+    env: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It refuses --start after --end in one line and neither fetches nor writes anything."""
+    source = ["--source", f"csv:{data_dir}"]
+    args = ["backfill", *source, "--start", "2025-06-01", "--end", "2025-05-01"]
+    assert main(args) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == (
+        "error: --start 2025-06-01 00:00 is after --end 2025-05-01 00:00; "
+        "pass a start on or before the end"
+    )
+    assert not (env / "home").exists()
+    assert main([*args[:-1], "2025-06-01", "--json"]) == 0  # start == end: that one candle
+    summary = json.loads(capsys.readouterr().out)["symbols"][0]
+    assert summary["last_closed"] == "2025-06-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)) * 4, "BTCUSDT_1d.csv: not a text kline CSV"),
+        (
+            b"timestamp,open,high,low,close,volume\n2025-01-01,1,2,0.5,abc,10\n",
+            "BTCUSDT_1d.csv: column close must hold numbers, but row 1 "
+            "(the candle opening 2025-01-01 00:00) has 'abc'",
+        ),
+    ],
+    ids=["binary", "text-close"],
+)
+def test_a_broken_csv_is_one_line_and_writes_nothing(
+    env: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    """It reports an unreadable file or a non-numeric value in one line, exit 1, nothing stored."""
+    (env / "csv").mkdir()
+    (env / "csv" / "BTCUSDT_1d.csv").write_bytes(content)
+    assert main(["backfill", "--source", f"csv:{env / 'csv'}"]) == 1
+    assert message in _one_error_line(capsys.readouterr().err)
+    assert not (env / "home").exists()

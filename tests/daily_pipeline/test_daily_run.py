@@ -85,28 +85,39 @@ def test_running_again_changes_nothing(market: Market) -> None:
     assert market.simulator.state.requests == requests
 
 
-def test_two_concurrent_runs_give_the_same_content_without_duplicates(market: Market) -> None:
-    """It ends with one run's content when EventBridge delivers the same event twice at once."""
+def test_concurrent_runs_give_one_runs_content_and_true_counts(market: Market) -> None:
+    """It ends with one run's content, without duplicates, when four runs of the same event
+    overlap, and their counts add up to the rows the store holds, not four times them."""
     store = market.store()
     backfill_to(market, store, "2025-03-01T00:05")
+    before = {spec.name: len(store.read(spec)) for spec in GROUPS}
     settings = market.at(utc("2025-03-20T00:05"))
     summaries = []
 
     def one_run() -> None:
         summaries.append(run(settings, LocalFeatureStore(store.uri), open_source(settings)))
 
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    threads = [threading.Thread(target=one_run) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert [s.exit_code for s in summaries] == [0, 0]
+    assert [s.exit_code for s in summaries] == [0, 0, 0, 0]
     reference = market.store("reference")
     backfill_to(market, reference, "2025-03-20T00:05")
     assert fingerprints(store) == fingerprints(reference)
     for spec in GROUPS:
         rows = store.read(spec)
         assert not rows.duplicated(list(spec.primary_key)).any()
+    added = {
+        "candles": sum(r.candles_added for s in summaries for r in s.results),
+        "features": sum(r.features_added for s in summaries for r in s.results),
+    }
+    assert added == {
+        name: len(store.read(spec)) - before[name]
+        for name, spec in (("candles", CANDLES), ("features", FEATURES))
+    }
+    assert added["candles"] == 2 * 19  # 2025-03-01 .. 2025-03-19, two symbols
 
 
 def test_a_delisted_symbol_is_stale_without_failing_the_others(market: Market) -> None:
@@ -173,17 +184,37 @@ class FeatureWriteFails(LocalFeatureStore):
         return super().upsert(spec, frame)
 
 
-def test_a_failed_features_write_restores_the_candles(market: Market) -> None:
-    """It undoes the candles write when the features write fails, so the pair stays consistent."""
+def test_a_failed_features_write_is_caught_up_by_the_next_run(market: Market) -> None:
+    """It keeps the committed candles when the features write fails, and the next run (with no
+    new candle to fetch) writes the features they lack: the store then equals one backfill."""
     store = market.store()
     backfill_to(market, store, "2025-03-01T00:05")
-    before = fingerprints(store)
     summary = daily_at(market, FeatureWriteFails(store.uri), "2025-03-04T00:05")
     assert [r.status for r in summary.results] == [ERROR, ERROR]
     assert "disk full" in summary.results[0].message
-    assert fingerprints(store) == before
-    retried = daily_at(market, store, "2025-03-04T00:05")
-    assert [r.candles_added for r in retried.results] == [3, 3]
+    candles, features = series(store, "BTCUSDT")
+    assert candles["open_time"].max() == pd.Timestamp("2025-03-03", tz="UTC")
+    assert features["open_time"].max() == pd.Timestamp("2025-02-28", tz="UTC")
+    requests = market.simulator.state.requests
+    healed = daily_at(market, store, "2025-03-04T00:05")
+    assert [(r.status, r.candles_added, r.features_added) for r in healed.results] == [
+        (OK, 0, 3),
+        (OK, 0, 3),
+    ]
+    assert "caught up 3 feature row(s)" in healed.results[0].message
+    assert market.simulator.state.requests == requests  # nothing was asked of Binance
+    reference = market.store("reference")
+    backfill_to(market, reference, "2025-03-04T00:05")
+    assert fingerprints(store) == fingerprints(reference)
+
+
+def test_an_unknown_symbol_on_a_fresh_store_creates_nothing(market: Market) -> None:
+    """It reports an unknown symbol as an error and leaves a fresh store without any table."""
+    market.symbols = ("FOOUSDT",)
+    store = market.store()
+    (result,) = daily_at(market, store, "2025-03-04T00:05").results
+    assert result.status == ERROR and "FOOUSDT" in result.message
+    assert store.list_groups() == []
 
 
 def test_a_symbol_with_nothing_stored_is_backfilled_by_the_daily_run(market: Market) -> None:
