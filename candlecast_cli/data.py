@@ -65,14 +65,21 @@ def backfill(
 
     settings = Settings.from_env().with_overrides(now=parse_time(now, "--now") if now else None)
     chosen = parse_symbols(symbols) if symbols else settings.symbols
+    first = parse_time(start, "--start") if start else None
+    last = parse_time(end, "--end") if end else None
+    if first and last and first > last:
+        raise SettingsError(
+            f"--start {first:%Y-%m-%d %H:%M} is after --end {last:%Y-%m-%d %H:%M}; "
+            "pass a start on or before the end"
+        )
     summary = pipeline.run(
         settings,
         open_store(settings),
         open_source(settings, source),
         chosen,
         check_interval(interval or settings.interval),
-        start=parse_time(start, "--start") if start else None,
-        end=parse_time(end, "--end") if end else None,
+        start=first,
+        end=last,
     )
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
@@ -116,6 +123,8 @@ def binance_sim(
     ] = 0,
 ) -> None:
     """Serve kline CSVs as a local Binance REST API (point BINANCE_API_URL at the printed URL)."""
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"--port {port} is not a TCP port; use 0 to 65535 (0 picks a free one)")
     from candlecast_sim.simulator import serve
 
     fixed = parse_time(now, "--now") if now else None

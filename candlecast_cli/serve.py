@@ -97,6 +97,8 @@ def app_command(
 
     It reads the store and registry the settings name (CANDLECAST_*), like a Hugging Face Space.
     """
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"--port {port} is not a TCP port; use 1 to 65535, e.g. --port 7860")
     from inference_app.app import launch
 
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from candlecast.errors import SourceError, UnknownSymbolError
+from candlecast.errors import SourceError, UnknownSymbolError, ValidationError
 from candlecast.intervals import interval_ms
 from feature_pipeline.fetch import FetchReport
 from feature_pipeline.klines import OPTIONAL_COLUMNS, between, closed_only, conform, empty_candles
@@ -54,9 +55,7 @@ def files_for(root: Path, symbol: str, interval: str) -> list[Path]:
 
 def read_kline_file(path: Path, symbol: str, interval: str) -> pd.DataFrame:
     """One kline CSV (any supported layout) as a `candles` frame, sorted and de-duplicated."""
-    with path.open() as handle:
-        first = handle.readline()
-    has_header = not first[:1].isdigit()
+    has_header = not _first_text(path)[:1].isdigit()
     try:
         if has_header:
             raw = pd.read_csv(path, float_precision="round_trip")
@@ -64,15 +63,42 @@ def read_kline_file(path: Path, symbol: str, interval: str) -> pd.DataFrame:
             raw = pd.read_csv(
                 path, header=None, names=_VISION_COLUMNS, float_precision="round_trip"
             )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError:
+        raise _not_text(path) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise SourceError(
             f"{path}: not a readable kline CSV ({error}); expected Binance kline rows"
         ) from None
-    frame = _normalise(raw, path, symbol, interval)
+    try:
+        frame = _normalise(raw, path, symbol, interval)
+    except ValidationError as error:
+        raise ValidationError(f"{path}: {error}") from None
     return (
         frame.sort_values("open_time")
         .drop_duplicates("open_time", keep="last")
         .reset_index(drop=True)
+    )
+
+
+def _first_text(path: Path, size: int = 8192) -> str:
+    """The file's first bytes as text; binary files (NUL bytes, not UTF-8) are a SourceError."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(size)
+    except OSError as error:
+        raise SourceError(f"{path}: cannot be read ({error.strerror}); check the path") from None
+    if b"\0" in head:
+        raise _not_text(path)
+    try:  # incremental: a character cut at the end of the chunk is not an error
+        return codecs.getincrementaldecoder("utf-8")().decode(head)
+    except UnicodeDecodeError:
+        raise _not_text(path) from None
+
+
+def _not_text(path: Path) -> SourceError:
+    return SourceError(
+        f"{path}: not a text kline CSV (it holds binary or non-UTF-8 bytes); pass a Binance "
+        "kline CSV as exported or downloaded from data.binance.vision (unzipped)"
     )
 
 
@@ -104,12 +130,26 @@ def _normalise(raw: pd.DataFrame, path: Path, symbol: str, interval: str) -> pd.
 
 def _times(column: pd.Series) -> pd.Series:
     """UTC times in whole milliseconds, as Binance REST gives them (µs dumps end in 999999)."""
-    if pd.api.types.is_numeric_dtype(column):
-        unit = "us" if column.max() >= _US_THRESHOLD else "ms"
-        times = pd.to_datetime(column.astype("int64"), unit=unit, utc=True)
+    epochs = pd.to_numeric(column, errors="coerce")
+    if epochs.notna().any():  # epoch ms or µs; text among them is an error, not a guess
+        _refuse_missing(column, epochs.isna())
+        unit = "us" if epochs.max() >= _US_THRESHOLD else "ms"
+        times = pd.to_datetime(epochs.astype("int64"), unit=unit, utc=True)
     else:
-        times = pd.to_datetime(column, utc=True, format="ISO8601")
+        times = pd.to_datetime(column, utc=True, format="ISO8601", errors="coerce")
+        _refuse_missing(column, times.isna())
     return times.dt.floor("ms")
+
+
+def _refuse_missing(column: pd.Series, bad: pd.Series) -> None:
+    if bad.any():
+        at = int(bad.to_numpy().nonzero()[0][0])
+        value = "no value" if pd.isna(column.iloc[at]) else repr(column.iloc[at])
+        raise ValidationError(
+            f"column {column.name} must hold epoch milliseconds/microseconds or ISO 8601 times, "
+            f"but row {at + 1} has {value} ({int(bad.sum())} such row(s) in all); "
+            "fix or drop those rows"
+        )
 
 
 @dataclass

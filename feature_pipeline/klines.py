@@ -9,6 +9,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from candlecast.errors import ValidationError
 from candlecast.intervals import epoch_ms, interval_ms
 from feature_pipeline.groups import CANDLES
 
@@ -43,9 +44,29 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("open_time", "close_time"):
         out[column] = pd.to_datetime(out[column], utc=True).astype("datetime64[us, UTC]")
     for column in (*PRICE_COLUMNS, "quote_volume"):
-        out[column] = pd.to_numeric(out[column]).astype("float64")
-    out["trades"] = pd.to_numeric(out["trades"]).astype("Int64")
+        out[column] = _numbers(out, column).astype("float64")
+    out["trades"] = _numbers(out, "trades").astype("Int64")
     return out.reset_index(drop=True)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column as numbers (nulls stay null); a value that is not one is a ValidationError."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna()
+    if column == "trades":
+        bad |= values.notna() & (values % 1 != 0)
+    if bad.any():
+        at = int(np.flatnonzero(bad.to_numpy())[0])
+        value = raw.iloc[at]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        kind = "whole numbers" if column == "trades" else "numbers"
+        raise ValidationError(
+            f"column {column} must hold {kind}, but row {at + 1} (the candle opening "
+            f"{frame['open_time'].iloc[at]:%Y-%m-%d %H:%M}) has {shown} "
+            f"({int(bad.sum())} such row(s) in all); fix or drop those rows"
+        )
+    return values
 
 
 def frame_from_klines(rows: Sequence[Sequence[object]], symbol: str, interval: str) -> pd.DataFrame:
@@ -59,16 +80,23 @@ def frame_from_klines(rows: Sequence[Sequence[object]], symbol: str, interval: s
             "interval": interval,
             "open_time": pd.to_datetime(np.asarray(data[0], dtype="int64"), unit="ms", utc=True),
             "close_time": pd.to_datetime(np.asarray(data[6], dtype="int64"), unit="ms", utc=True),
-            "open": np.asarray(data[1], dtype="float64"),
-            "high": np.asarray(data[2], dtype="float64"),
-            "low": np.asarray(data[3], dtype="float64"),
-            "close": np.asarray(data[4], dtype="float64"),
-            "volume": np.asarray(data[5], dtype="float64"),
-            "quote_volume": pd.to_numeric(pd.Series(data[7], dtype="object")),
-            "trades": pd.to_numeric(pd.Series(data[8], dtype="object")),
+            "open": _floats(data[1]),
+            "high": _floats(data[2]),
+            "low": _floats(data[3]),
+            "close": _floats(data[4]),
+            "volume": _floats(data[5]),
+            "quote_volume": pd.Series(data[7], dtype="object"),
+            "trades": pd.Series(data[8], dtype="object"),
         }
     )
     return conform(frame)
+
+
+def _floats(values: Sequence[object]) -> np.ndarray | pd.Series:
+    try:
+        return np.asarray(values, dtype="float64")
+    except (TypeError, ValueError):  # conform names the value that is not a number
+        return pd.Series(values, dtype="object")
 
 
 def klines_from_frame(frame: pd.DataFrame) -> list[list[object]]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from candlecast.errors import SettingsError
 from candlecast.intervals import INTERVALS
-from candlecast.settings import Settings, parse_symbols, parse_time
+from candlecast.settings import EARLIEST_NOW, Settings, check_now, parse_symbols, parse_time
 
 
 def test_it_uses_the_documented_defaults() -> None:
@@ -83,3 +83,38 @@ def test_it_parses_symbols_and_times() -> None:
         parse_symbols(" , ")
     assert parse_time("2025-01-02") == datetime(2025, 1, 2, tzinfo=UTC)
     assert parse_time("2025-01-02T03:00+02:00") == datetime(2025, 1, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(1900, 1, 1, tzinfo=UTC),
+        datetime(2009, 1, 2, 23, 59, tzinfo=UTC),
+        datetime.now(UTC) + timedelta(days=2),
+    ],
+)
+def test_it_refuses_a_clock_before_bitcoin_or_after_tomorrow(now: datetime) -> None:
+    """It raises SettingsError, in one line naming the allowed range, for --now/CANDLECAST_NOW."""
+    with pytest.raises(SettingsError, match=r"is outside 2009-01-03 \.\. ") as raised:
+        Settings(now=now)
+    assert "\n" not in str(raised.value)
+    with pytest.raises(SettingsError, match="CANDLECAST_NOW"):
+        Settings.from_env({"CANDLECAST_NOW": now.isoformat()})
+
+
+def test_it_accepts_the_clock_from_the_first_block_to_tomorrow() -> None:
+    """It accepts 2009-01-03 00:00 UTC and a clock a little ahead of the real one."""
+    assert Settings(now=EARLIEST_NOW).clock() == datetime(2009, 1, 3, tzinfo=UTC)
+    ahead = datetime.now(UTC) + timedelta(hours=23)
+    assert check_now(ahead) == ahead
+
+
+def test_it_refuses_an_unknown_log_level_naming_the_valid_ones() -> None:
+    """It takes the log level in any case and refuses one logging does not know."""
+    assert Settings.from_env({"CANDLECAST_LOG_LEVEL": " debug "}).log_level == "DEBUG"
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"CANDLECAST_LOG_LEVEL": "BOGUS"})
+    assert str(raised.value) == (
+        "CANDLECAST_LOG_LEVEL='BOGUS' is not a log level; "
+        "use one of: DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    )

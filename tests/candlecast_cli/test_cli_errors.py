@@ -53,3 +53,73 @@ def test_a_store_error_exits_1_without_a_traceback(
     assert main(["status"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "candles_v1" in err
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["app", "--port", "70000"], "--port 70000 is not a TCP port; use 1 to 65535"),
+        (["app", "--port", "0"], "--port 0 is not a TCP port; use 1 to 65535"),
+        (["app", "--port", "-1"], "--port -1 is not a TCP port"),
+        (["binance-sim", "--data", ".", "--port", "99999"], "use 0 to 65535 (0 picks a free one)"),
+        (["binance-sim", "--data", ".", "--port", "-1"], "--port -1 is not a TCP port"),
+    ],
+)
+def test_a_port_out_of_range_is_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    """It refuses a port outside what TCP allows before serving anything, exiting 1."""
+    monkeypatch.setenv("CANDLECAST_HOME", str(tmp_path))
+    assert main(args) == 1
+    assert message in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("args", "clock"),
+    [
+        (["backfill", "--now", "1900-01-01"], None),
+        (["daily", "--now", "1900-01-01"], None),
+        (["backfill"], "1900-01-01"),
+        (["daily"], "1900-01-01T00:00:00Z"),
+        (["status"], "1900-01-01"),
+        (["daily", "--now", "2100-01-01"], None),
+    ],
+    ids=["backfill --now", "daily --now", "backfill env", "daily env", "status env", "future"],
+)
+def test_a_clock_before_bitcoin_or_in_the_future_is_one_line(
+    tmp_path: Path, data_dir: Path, args: list[str], clock: str | None
+) -> None:
+    """It refuses --now / CANDLECAST_NOW outside 2009-01-03 .. tomorrow, writing nothing."""
+    env = {"PATH": "/usr/bin:/bin", "CANDLECAST_HOME": str(tmp_path / "home")}
+    if clock:
+        env["CANDLECAST_NOW"] = clock
+    source = ["--source", f"csv:{data_dir}"] if args[0] != "status" else []
+    done = _run(*args, *source, env=env)
+    assert done.returncode == 1
+    line = _one_error_line(done.stderr)
+    assert "(--now or CANDLECAST_NOW) is outside 2009-01-03 .." in line
+    assert "pass a time when candles existed" in line
+    assert not (tmp_path / "home").exists()
+
+
+def test_an_unknown_log_level_is_one_line_but_help_still_works(tmp_path: Path) -> None:
+    """It refuses CANDLECAST_LOG_LEVEL=BOGUS naming the levels, and still prints --help."""
+    env = {"PATH": "/usr/bin:/bin", "CANDLECAST_HOME": str(tmp_path)}
+    env["CANDLECAST_LOG_LEVEL"] = "BOGUS"
+    done = _run("status", env=env)
+    assert done.returncode == 1
+    line = _one_error_line(done.stderr)
+    assert "CANDLECAST_LOG_LEVEL='BOGUS'" in line
+    assert "use one of: DEBUG, INFO, WARNING, ERROR, CRITICAL" in line
+    helped = _run("--help", env=env)
+    assert helped.returncode == 0 and "backfill" in helped.stdout and not helped.stderr

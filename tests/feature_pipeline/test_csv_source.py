@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from candlecast.errors import SourceError, UnknownSymbolError
+from candlecast.errors import SourceError, UnknownSymbolError, ValidationError
 from candlecast.settings import Settings
 from feature_pipeline.csv_source import CsvSource, read_kline_file, series_of
 from feature_pipeline.source import open_source
 
 NOW = datetime(2026, 1, 6, 12, tzinfo=UTC)
+HEADER = "timestamp,open,high,low,close,volume\n"
 
 
 def vision_dump(frame: pd.DataFrame, unit: str) -> str:
@@ -124,3 +126,71 @@ def test_open_source_by_name(data_dir: Path) -> None:
     assert open_source(settings, f"csv:{data_dir}").name == f"csv:{data_dir}"
     with pytest.raises(Exception, match="csv:PATH"):
         open_source(settings, "ftp://example")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        bytes(range(256)) * 8,  # random-looking bytes, not UTF-8
+        gzip.compress(b"timestamp,open,high,low,close,volume\n"),  # a compressed dump
+        b"\0" * 64,  # valid UTF-8, but NUL bytes: not text
+        HEADER.encode() + b"2025-01-01,1,2,0.5,1.5,10\n" * 2000 + b"2025-01-02,1,2,0.5,1\xe9,10\n",
+    ],
+    ids=["bytes", "gzip", "nul", "latin-1-late"],
+)
+def test_a_binary_file_is_not_a_text_kline_csv(tmp_path: Path, content: bytes) -> None:
+    """It raises SourceError naming the file and saying it is not a text kline CSV."""
+    path = tmp_path / "BTCUSDT_1d.csv"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match="not a text kline CSV") as raised:
+        CsvSource(tmp_path, clock=lambda: NOW).fetch("BTCUSDT", "1d")
+    assert str(path) in str(raised.value)
+
+
+def test_a_folder_named_like_a_kline_file_is_a_source_error(tmp_path: Path) -> None:
+    """It raises SourceError, not IsADirectoryError, for a folder called BTCUSDT_1d.csv."""
+    (tmp_path / "BTCUSDT_1d.csv").mkdir()
+    with pytest.raises(SourceError, match="BTCUSDT_1d.csv: cannot be read"):
+        CsvSource(tmp_path, clock=lambda: NOW).fetch("BTCUSDT", "1d")
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            "2025-01-01,1,2,0.5,1.5,10\n2025-01-02,1,2,0.5,abc,10\n",
+            "column close must hold numbers, but row 2 (the candle opening 2025-01-02 00:00) "
+            "has 'abc' (1 such row(s) in all)",
+        ),
+        ("2025-01-01,1,2,0.5,1.5,lots\n", "column volume must hold numbers"),
+        ("2025-01-01,1,2,0.5,1.5,10\nyesterday,1,2,0.5,1.5,10\n", "row 2 has 'yesterday'"),
+        ("2025-01-01,1,2,0.5,1.5,10\n,1,2,0.5,1.5,10\n", "row 2 has no value"),
+    ],
+    ids=["close", "volume", "open-time", "no-open-time"],
+)
+def test_text_in_a_number_or_time_column_is_a_validation_error(
+    tmp_path: Path, rows: str, message: str
+) -> None:
+    """It raises ValidationError naming the file, the column, the row and the rule."""
+    path = tmp_path / "BTCUSDT_1d.csv"
+    path.write_text(HEADER + rows)
+    with pytest.raises(ValidationError) as raised:
+        CsvSource(tmp_path, clock=lambda: NOW).fetch("BTCUSDT", "1d")
+    assert str(raised.value).startswith(f"{path}: ")
+    assert message in str(raised.value)
+
+
+def test_text_in_a_vision_dump_is_a_validation_error(tmp_path: Path, minutes: pd.DataFrame) -> None:
+    """It names the column of a headerless dump whose trade count or open time is text."""
+    lines = vision_dump(minutes.iloc[:3], "ms").splitlines()
+    fields = lines[1].split(",")
+    (tmp_path / "BTCUSDT-1m-2025-08.csv").write_text(
+        "\n".join([lines[0], ",".join([*fields[:8], "many", *fields[9:]]), lines[2]]) + "\n"
+    )
+    with pytest.raises(ValidationError, match="column trades must hold whole numbers, but row 2"):
+        CsvSource(tmp_path, clock=lambda: NOW).fetch("BTCUSDT", "1m")
+    (tmp_path / "BTCUSDT-1m-2025-08.csv").write_text(
+        "\n".join([lines[0], ",".join(["soon", *fields[1:]]), lines[2]]) + "\n"
+    )
+    with pytest.raises(ValidationError, match="column open_time .* row 2 has 'soon'"):
+        CsvSource(tmp_path, clock=lambda: NOW).fetch("BTCUSDT", "1m")
