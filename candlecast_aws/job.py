@@ -1,23 +1,54 @@
-"""The daily job as AWS Lambda runs it: event -> settings (+ secret) -> daily run -> summary.
+"""The daily job as AWS Lambda runs it: event -> settings (+ secret) -> symbols, to a deadline.
 
 `lambda/handler.py` is a thin adapter over `handle`. Only the standard library and the settings
 are imported at module level, so the Lambda's cold import stays fast; the pipeline loads on use.
+
+Time: the work ends MARGIN_S before the Lambda's own timeout (from the context's remaining time).
+Symbols run on MAX_WORKERS threads, each within its share of that time; a symbol not finished by
+then is reported as an error, and the summary is logged and returned (or raised) before the
+timeout. Failures are of two kinds:
+
+- permanent (SettingsError, ValidationError before any symbol runs: a bad event, a bad setting, a
+  secret that does not exist or may not be read): one error line is logged and a result with
+  `"ok": false` is RETURNED, so EventBridge does not spend its retries on a run that cannot work;
+- transient (everything else: Binance or S3 unreachable, a store error, a symbol that failed or
+  ran out of time): raised (`DailyRunFailed` once symbols ran), so EventBridge retries; a retry
+  is safe because the run is idempotent.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from candlecast.errors import CandlecastError, SettingsError
+from candlecast.errors import CandlecastError, SettingsError, ValidationError
 from candlecast.intervals import check_interval
 from candlecast.settings import Settings, parse_symbols
+
+if TYPE_CHECKING:
+    from daily_pipeline.summary import DailySummary, SymbolResult
+    from feature_pipeline.fetch import CandleSource
+    from feature_store.base import FeatureStore
 
 logger = logging.getLogger("candlecast.daily")
 
 KEY_SECRET_ENV = "HOPSWORKS_API_KEY_SECRET"
+# Threads, not processes: a symbol's time is spent waiting on Binance and S3. Four keep the
+# Binance weight (a few requests per symbol), the Lambda's memory (one series' frames and Delta
+# merge per thread) and commit conflicts on the shared tables small, and still fit 8 symbols
+# that each spend Binance's whole retry schedule (~47 s) in two rounds of a 300 s timeout.
+MAX_WORKERS = 4
+# Kept back from the Lambda's remaining time: a request in flight at a symbol's deadline (10 s
+# timeout), then the summary's log lines and the return.
+MARGIN_S = 15.0
+PERMANENT = (SettingsError, ValidationError)
+_SECRETS_TRANSIENT = {"ThrottlingException", "InternalServiceError", "ServiceUnavailable"}
 _OVERRIDES = {"symbols", "interval"}
 _EXPECTED = (
     'an EventBridge scheduled event, or an object with optional "symbols" (a list such as '
@@ -36,6 +67,36 @@ class DailyRunFailed(CandlecastError):
             "the other symbols were updated, fix the cause and run again (it is idempotent)"
         )
         self.summary = summary
+
+
+class SecretsUnavailable(CandlecastError):
+    """Secrets Manager could not be reached or was busy; a later run may succeed."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When the work must end (a time.monotonic() value); `at` None means no deadline."""
+
+    at: float | None = None
+    seconds: float | None = None  # the work's whole budget, from its start
+
+    @classmethod
+    def after(cls, remaining_ms: Callable[[], int] | None, margin_s: float = MARGIN_S) -> Deadline:
+        """The deadline `margin_s` before the end of the time `remaining_ms()` reports."""
+        if remaining_ms is None:
+            return cls()
+        seconds = max(0.0, remaining_ms() / 1000 - margin_s)
+        return cls(time.monotonic() + seconds, seconds)
+
+    def left(self) -> float | None:
+        """Seconds until the deadline (0 once it passed; None without a deadline)."""
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
+    def for_one(self, share: float | None) -> float | None:
+        """The deadline of a job that starts now and may take `share` seconds of this one."""
+        if self.at is None or share is None:
+            return self.at
+        return min(self.at, time.monotonic() + share)
 
 
 def parse_event(event: Any) -> dict[str, Any]:
@@ -83,13 +144,18 @@ def hopsworks_api_key(settings: Settings, secrets: Callable[[], Any]) -> str | N
         answer = secrets().get_secret_value(SecretId=name)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
+        if code in _SECRETS_TRANSIENT:
+            raise SecretsUnavailable(
+                f"Secrets Manager answered {code} for secret {name!r}; the next run tries again"
+            ) from None
         raise SettingsError(
             f"could not read secret {name!r} from Secrets Manager ({code}); check {KEY_SECRET_ENV} "
             "and that the Lambda's role may secretsmanager:GetSecretValue on it"
         ) from None
     except BotoCoreError as error:
-        raise SettingsError(
-            f"could not reach Secrets Manager for secret {name!r}: {error}"
+        raise SecretsUnavailable(
+            f"could not reach Secrets Manager for secret {name!r} ({error}); "
+            "the next run tries again"
         ) from None
     return _key_in(answer.get("SecretString") or "", name)
 
@@ -119,25 +185,139 @@ def load_settings(
     return settings.with_overrides(hopsworks_api_key=key, **overrides)
 
 
-def handle(event: Any, env: Mapping[str, str]) -> dict[str, Any]:
-    """Run the daily job for a Lambda event; the summary, or DailyRunFailed when a symbol failed."""
-    overrides = parse_event(event)
-    settings = load_settings(env, overrides, lambda: _client("secretsmanager"))
-    from daily_pipeline.run import run
-    from feature_pipeline.source import open_source
-    from feature_store import open_store
+def handle(
+    event: Any, env: Mapping[str, str], *, remaining_ms: Callable[[], int] | None = None
+) -> dict[str, Any]:
+    """Run the daily job for a Lambda event within the time `remaining_ms()` reports.
 
-    source = open_source(settings)
-    if settings.raw_bucket:
-        from feature_pipeline.archive import ArchivingSource
-
-        source = ArchivingSource(source, settings.raw_bucket, _client("s3"))
-    summary = run(settings, open_store(settings), source).to_dict()
+    The summary; `{"ok": false, ...}` for a permanent error; DailyRunFailed when a symbol failed.
+    """
+    deadline = Deadline.after(remaining_ms)
+    try:
+        settings = load_settings(env, parse_event(event), lambda: _client("secretsmanager"))
+        store = _open_store(settings)
+    except PERMANENT as error:
+        return _rejected(error)
+    except CandlecastError as error:
+        logger.error(json.dumps({"event": "daily-failed", "ok": False, "error": str(error)}))
+        raise
+    summary = run_symbols(settings, store, _sources(settings), deadline).to_dict()
     for line in summary["symbols"]:
         logger.info(json.dumps({"event": "daily-symbol", "now": summary["now"], **line}))
+    failed = [s["symbol"] for s in summary["symbols"] if s["status"] == "error"]
+    run_line = {"event": "daily-run", "ok": summary["ok"], "seconds": summary["seconds"]}
+    logger.info(json.dumps({**run_line, "budget_s": _round(deadline.seconds), "failed": failed}))
     if not summary["ok"]:
         raise DailyRunFailed(summary)
     return summary
+
+
+def run_symbols(
+    settings: Settings,
+    store: FeatureStore,
+    open_source: Callable[[float | None], CandleSource],
+    deadline: Deadline,
+) -> DailySummary:
+    """Update every symbol of the settings on MAX_WORKERS threads; each is reported by `deadline`.
+
+    `open_source(d)` opens a symbol's source, which stops retrying at `d`: the symbol's start plus
+    an equal share of the time left (that time over the rounds the workers need), at most the
+    run's deadline. A symbol still running at the deadline is reported as failed and left to end
+    on its own, which its source's deadline bounds; the next run catches it up.
+    """
+    from daily_pipeline.run import update_symbol
+    from daily_pipeline.summary import DailySummary
+
+    symbols, interval, now = settings.symbols, settings.interval, settings.clock()
+    started = time.monotonic()
+    workers = min(MAX_WORKERS, len(symbols))
+    left = deadline.left()
+    share = None if left is None else left / math.ceil(len(symbols) / workers)
+
+    def update(symbol: str) -> SymbolResult:
+        if deadline.left() == 0:  # started too late to do anything useful
+            return _not_finished(symbol, interval, deadline)
+        return update_symbol(store, open_source(deadline.for_one(share)), symbol, interval, now)
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="candlecast-symbol")
+    try:
+        futures = [pool.submit(update, symbol) for symbol in symbols]
+        wait(futures, timeout=deadline.left())
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # never wait past the deadline
+    results = tuple(
+        _outcome(f, s, interval, deadline) for f, s in zip(futures, symbols, strict=True)
+    )
+    return DailySummary(now, interval, results, seconds=time.monotonic() - started)
+
+
+def _open_store(settings: Settings) -> FeatureStore:
+    from feature_pipeline.groups import CANDLES, FEATURES
+    from feature_store import open_store
+
+    store = open_store(settings)
+    for spec in (CANDLES, FEATURES):  # here, so that the threads never create a table
+        store.ensure(spec)
+    return store
+
+
+def _sources(settings: Settings) -> Callable[[float | None], CandleSource]:
+    """A factory of one Binance source per symbol (archived when CANDLECAST_RAW_BUCKET is set)."""
+    from feature_pipeline.source import open_source
+
+    s3 = _client("s3") if settings.raw_bucket else None  # one client: boto3 clients are shared
+
+    def open_for(deadline: float | None) -> CandleSource:
+        source = open_source(settings, deadline=deadline)
+        if s3 is None:
+            return source
+        from feature_pipeline.archive import ArchivingSource
+
+        return ArchivingSource(source, settings.raw_bucket, s3)
+
+    return open_for
+
+
+def _outcome(
+    future: Future[SymbolResult], symbol: str, interval: str, deadline: Deadline
+) -> SymbolResult:
+    from daily_pipeline.summary import ERROR, SymbolResult
+
+    if not future.done() or future.cancelled():
+        return _not_finished(symbol, interval, deadline)
+    error = future.exception()
+    if error is None:
+        return future.result()
+    logger.error("daily run crashed for %s %s", symbol, interval, exc_info=error)
+    return SymbolResult(symbol, interval, ERROR, message=f"{type(error).__name__}: {error}")
+
+
+def _not_finished(symbol: str, interval: str, deadline: Deadline) -> SymbolResult:
+    from daily_pipeline.summary import ERROR, SymbolResult
+
+    budget = f" ({deadline.seconds:.0f} s)" if deadline.seconds is not None else ""
+    return SymbolResult(
+        symbol,
+        interval,
+        ERROR,
+        message=f"not finished within the Lambda's time budget{budget}; the next run catches up",
+    )
+
+
+def _rejected(error: CandlecastError) -> dict[str, Any]:
+    """The result of a run that cannot work as configured: logged, returned, not retried."""
+    result = {
+        "ok": False,
+        "permanent": True,
+        "error": str(error),
+        "error_type": type(error).__name__,
+    }
+    logger.error(json.dumps({"event": "daily-rejected", **result}))
+    return {**result, "symbols": []}
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 def _client(service: str) -> Any:

@@ -82,7 +82,12 @@ class _Retry(Exception):
 
 @dataclass
 class BinanceSource:
-    """Closed candles from Binance's REST API (or the simulator) through python-binance."""
+    """Closed candles from Binance's REST API (or the simulator) through python-binance.
+
+    With a `deadline` (a `timer()` value, by default time.monotonic), no request starts and no
+    wait begins that would end after it: the source raises SourceError instead. A request in
+    flight keeps its own timeout (`from_settings(timeout=...)`).
+    """
 
     client: Client
     clock: Callable[[], datetime]
@@ -92,9 +97,15 @@ class BinanceSource:
     empty_confirmations: int = 2
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    deadline: float | None = None
+    timer: Callable[[], float] = time.monotonic
     used_weight: int = 0
     requests: int = 0
     retries: int = 0
+    _born: float = field(default=0.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._born = self.timer()
 
     @classmethod
     def from_settings(
@@ -244,7 +255,8 @@ class BinanceSource:
         """One API request with pacing, retries on transient failures, and a shape check."""
         reason = ""
         for attempt in range(self.backoff.attempts):
-            self._pace()
+            self._check_budget(what, reason)
+            self._pace(what)
             try:
                 self.requests += 1
                 answer = method(**params)
@@ -293,12 +305,14 @@ class BinanceSource:
         if attempt + 1 >= self.backoff.attempts:
             return
         delay = max(at_least, self.backoff.delay(attempt, self.rng))
+        self._check_budget(what, reason, delay)
         logger.warning("retrying %s in %.2f s: %s", what, delay, reason)
         self.sleep(delay)
 
-    def _pace(self) -> None:
+    def _pace(self, what: str) -> None:
         delay = pacing_delay(self.used_weight, self.weight_limit, self.weight_budget, time.time())
         if delay > 0:
+            self._check_budget(what, "the request weight of this minute is used up", delay)
             logger.info(
                 "used weight %d of %d this minute; pausing %.1f s",
                 self.used_weight,
@@ -307,6 +321,17 @@ class BinanceSource:
             )
             self.sleep(delay)
             self.used_weight = 0
+
+    def _check_budget(self, what: str, reason: str, wait: float = 0.0) -> None:
+        """SourceError when the deadline would pass before a wait of `wait` seconds ends."""
+        if self.deadline is None or self.timer() + wait <= self.deadline:
+            return
+        spent = self.timer() - self._born
+        last = f"; last: {reason}" if reason else ""
+        raise SourceError(
+            f"Binance did not give a usable answer for {what} and the source gave up after "
+            f"{spent:.0f} s: the time budget ran out{last}; try again later"
+        )
 
     def _note_weight(self, response: requests.Response | None) -> None:
         value = response.headers.get(WEIGHT_HEADER) if response is not None else None
@@ -343,6 +368,9 @@ def _check_klines(answer: Any) -> None:
         ):
             raise ValueError(f"kline row {str(row)[:80]} is not Binance's 12-field layout")
         float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5])
+        for optional in (row[7], row[8]):  # quote volume, trades: null when unknown
+            if optional is not None:
+                float(optional)
 
 
 def _page_problem(rows: list[list[Any]], cursor: int, expected_last: int, step: int) -> str:

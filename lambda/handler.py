@@ -15,11 +15,17 @@ logger = logging.getLogger("candlecast.daily")
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Run the daily job for an EventBridge event; the summary, or raise when a symbol failed."""
+    """Run the daily job for an EventBridge event before the invocation's timeout.
+
+    The summary; `{"ok": false, ...}` for a bad event or setting (not worth a retry); raises
+    when a symbol failed or ran out of time (worth a retry). A context without
+    `get_remaining_time_in_millis` (None in tests and local calls) sets no deadline.
+    """
     _configure_logging()
     from candlecast_aws.job import handle
 
-    return handle(event, os.environ)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    return handle(event, os.environ, remaining_ms=remaining_ms if callable(remaining_ms) else None)
 
 
 class _Stdout(logging.StreamHandler):

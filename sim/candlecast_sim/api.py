@@ -130,6 +130,7 @@ class SimulatorState:
     seed: int = 0
     retry_after: int = 1
     slow_seconds: float = 2.0
+    faults: tuple[str, ...] = FAULTS  # the kinds random faults are drawn from
     weight_limit: int = WEIGHT_LIMIT_1M
     script: deque[str | None] = field(default_factory=deque)
     requests: int = 0
@@ -159,7 +160,7 @@ class SimulatorState:
             if self.script:
                 fault = self.script.popleft()
             elif self.fault_rate > 0 and self._random.random() < self.fault_rate:
-                fault = self._random.choice(FAULTS)
+                fault = self._random.choice(self.faults)
             else:
                 return None
             if fault is not None:

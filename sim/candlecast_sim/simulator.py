@@ -148,7 +148,8 @@ def start_simulator(
 ) -> RunningSimulator:
     """Serve in a background thread until `stop()`.
 
-    Options: now, fault_rate, seed, retry_after, slow_seconds, weight_limit (see SimulatorState).
+    Options: now, fault_rate, seed, retry_after, slow_seconds, faults, weight_limit (see
+    SimulatorState).
     """
     server = make_server(data_dir, host, port, **options)
     thread = threading.Thread(

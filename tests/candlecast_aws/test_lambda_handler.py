@@ -1,9 +1,13 @@
-"""The Lambda handler: scheduled events, overrides, malformed input, the secret, the raw archive."""
+"""The Lambda handler: events, overrides, the deadline, concurrency, permanent and transient
+errors, the secret, the raw archive."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +16,10 @@ import boto3
 import pytest
 
 from candlecast.errors import SettingsError
-from candlecast_aws.job import DailyRunFailed, load_settings, parse_event
+from candlecast.settings import Settings
+from candlecast_aws import job
+from candlecast_aws.job import DailyRunFailed, SecretsUnavailable, load_settings, parse_event
+from feature_pipeline.csv_source import CsvSource
 from feature_pipeline.groups import CANDLES, FEATURES
 from feature_store.local import LocalFeatureStore
 
@@ -29,6 +36,18 @@ SCHEDULED = {
     "resources": ["arn:aws:events:us-east-1:123456789012:rule/candlecast-daily"],
     "detail": {},
 }
+EIGHT = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "ADAUSDT", "DOGEUSDT", "LTCUSDT", "LINKUSDT", "DOTUSDT"]
+UNREACHABLE = "http://127.0.0.1:9/unreachable"  # the discard port: connection refused at once
+
+
+class LambdaContext:
+    """It reports the time left as Lambda's context does: a countdown from `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.ends = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.ends - time.monotonic()) * 1000)
 
 
 @pytest.fixture
@@ -41,8 +60,16 @@ def lambda_env(binance_sim: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     return tmp_path
 
 
-def symbol_lines(out: str) -> list[dict]:
+def log_lines(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def symbol_lines(out: str) -> list[dict]:
+    return [line for line in log_lines(out) if line["event"] == "daily-symbol"]
+
+
+def symbol_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("candlecast-symbol")]
 
 
 def test_a_scheduled_event_updates_every_configured_symbol(
@@ -92,13 +119,145 @@ def test_the_event_can_override_symbols_and_interval(
     ],
 )
 def test_malformed_events_are_rejected_before_anything_runs(
-    lambda_handler: ModuleType, lambda_env: Path, event: object, message: str
+    lambda_handler: ModuleType,
+    lambda_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    event: object,
+    message: str,
 ) -> None:
-    """It raises a SettingsError that says what is expected, and writes nothing."""
-    with pytest.raises(SettingsError) as error:
-        lambda_handler.handler(event, None)
-    assert message in str(error.value)
+    """It returns ok false without raising (a retry cannot help), logs why, and writes nothing."""
+    result = lambda_handler.handler(event, LambdaContext(300))
+    assert result["ok"] is False and result["permanent"] is True
+    assert result["error_type"] == "SettingsError"
+    assert message in result["error"] and result["symbols"] == []
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["event"], line["ok"], line["error"]) == ("daily-rejected", False, result["error"])
     assert not (lambda_env / "store").exists()
+
+
+def test_a_secret_that_cannot_be_read_is_permanent(
+    lambda_handler: ModuleType,
+    lambda_env: Path,
+    aws: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It returns ok false for a secret name that does not exist, naming the secret to check."""
+    monkeypatch.setenv("HOPSWORKS_API_KEY_SECRET", "candlecast/missing")
+    result = lambda_handler.handler(SCHEDULED, None)
+    assert result["ok"] is False and result["permanent"] is True
+    assert "could not read secret 'candlecast/missing'" in result["error"]
+    assert log_lines(capsys.readouterr().out)[0]["event"] == "daily-rejected"
+
+
+def test_an_unreachable_secrets_manager_is_transient(
+    lambda_handler: ModuleType,
+    lambda_env: Path,
+    aws: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It raises when Secrets Manager cannot be reached, so EventBridge retries, and logs it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("HOPSWORKS_API_KEY_SECRET", "candlecast/hopsworks")
+    with pytest.raises(SecretsUnavailable, match="could not reach Secrets Manager"):
+        lambda_handler.handler(SCHEDULED, None)
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["event"], line["ok"]) == ("daily-failed", False)
+    assert not (lambda_env / "store").exists()
+
+
+def test_with_binance_down_every_symbol_is_reported_before_the_timeout(
+    lambda_handler: ModuleType,
+    lambda_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It reports 8 unreachable symbols within a 40 s invocation and raises with the summary
+    (one after another, each symbol used to retry for ~47 s; the 40 s are the test's own)."""
+    monkeypatch.setenv("BINANCE_API_URL", UNREACHABLE)
+    timeout_s = 40.0
+    started = time.monotonic()
+    with pytest.raises(DailyRunFailed) as error:
+        lambda_handler.handler({"symbols": EIGHT}, LambdaContext(timeout_s))
+    elapsed = time.monotonic() - started
+    assert elapsed < timeout_s, f"the handler returned after {elapsed:.1f} s of {timeout_s:.0f} s"
+    symbols = error.value.summary["symbols"]
+    assert [s["symbol"] for s in symbols] == EIGHT
+    assert all(s["status"] == "error" and "time budget" in s["message"] for s in symbols)
+    lines = log_lines(capsys.readouterr().out)
+    assert [line["symbol"] for line in lines if line["event"] == "daily-symbol"] == EIGHT
+    assert lines[-1]["event"] == "daily-run"
+    assert lines[-1]["failed"] == EIGHT
+    assert timeout_s - job.MARGIN_S - 5 < lines[-1]["budget_s"] <= timeout_s - job.MARGIN_S
+    for thread in symbol_threads():  # a symbol's work is bounded by its budget: none lingers
+        thread.join(timeout=60)
+    assert symbol_threads() == []
+
+
+class OverlapSource:
+    """It serves the shared CSV candles since `RECENT` and records how many fetches run at the
+    same time; every `together` fetches wait for each other, which only concurrent calls pass."""
+
+    RECENT = datetime(2025, 6, 1, tzinfo=UTC)  # a short history keeps the writes quick
+
+    def __init__(self, data_dir: Path, together: int) -> None:
+        self.inner = CsvSource(data_dir, clock=lambda: datetime(2026, 1, 6, 12, tzinfo=UTC))
+        self.name = self.inner.name
+        self.barrier = threading.Barrier(together, timeout=60)
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+        self.budgets: list[float] = []
+
+    def opener(self) -> Callable[[float | None], OverlapSource]:
+        def open_for(deadline: float | None) -> OverlapSource:
+            with self.lock:
+                self.budgets.append(deadline - time.monotonic())
+            return self
+
+        return open_for
+
+    def first_open_time(self, symbol: str, interval: str) -> datetime:
+        return self.inner.first_open_time(symbol, interval)
+
+    def fetch(self, symbol: str, interval: str, **options: object) -> tuple:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            self.barrier.wait()  # a serial caller breaks it (after 60 s) and the symbols fail
+            start = max(options.pop("start", None) or self.RECENT, self.RECENT)
+            return self.inner.fetch(symbol, interval, start=start, **options)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_symbols_run_concurrently_on_a_bounded_pool_each_with_its_share_of_the_time(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """It runs MAX_WORKERS fetches at once, never more, and gives each symbol an equal share."""
+    settings = Settings.from_env(
+        {
+            "CANDLECAST_HOME": str(tmp_path),
+            "CANDLECAST_NOW": NOW,
+            "CANDLECAST_SYMBOLS": ",".join(EIGHT),
+        }
+    )
+    store = LocalFeatureStore(str(tmp_path / "store"))
+    for spec in (CANDLES, FEATURES):
+        store.ensure(spec)
+    source = OverlapSource(data_dir, together=job.MAX_WORKERS)
+    deadline = job.Deadline.after(lambda: 615_000)  # 600 s of work: two rounds of 300 s
+    summary = job.run_symbols(settings, store, source.opener(), deadline)
+    assert [(r.symbol, r.status) for r in summary.results] == [(s, "ok") for s in EIGHT]
+    assert source.most == job.MAX_WORKERS and not source.barrier.broken
+    assert len(source.budgets) == len(EIGHT)
+    assert all(250 < budget <= 300 for budget in source.budgets)
+    for symbol in EIGHT:
+        latest = store.latest(CANDLES, symbol=symbol, interval="1d", n=1)
+        assert latest["open_time"].iloc[0] == datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def test_scheduled_event_detail_and_plain_objects_are_read_as_overrides() -> None:
@@ -114,7 +273,7 @@ def test_a_failed_symbol_raises_after_the_others_are_updated(
 ) -> None:
     """It raises so Lambda retries and alarms work, after logging and updating the good symbols."""
     with pytest.raises(DailyRunFailed) as error:
-        lambda_handler.handler({"symbols": ["NOSUCHCOIN", "BTCUSDT"]}, None)
+        lambda_handler.handler({"symbols": ["NOSUCHCOIN", "BTCUSDT"]}, LambdaContext(300))
     assert "NOSUCHCOIN" in str(error.value)
     assert [s["status"] for s in error.value.summary["symbols"]] == ["error", "ok"]
     lines = symbol_lines(capsys.readouterr().out)

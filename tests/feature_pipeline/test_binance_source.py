@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import requests
+from candlecast_sim.api import FAULTS
 from candlecast_sim.simulator import start_simulator
+from requests.adapters import HTTPAdapter
 
 from candlecast.errors import SourceError, UnknownSymbolError
 from feature_pipeline.binance import (
@@ -37,11 +40,16 @@ def csv_candles(data_dir: Path, symbol: str, interval: str) -> pd.DataFrame:
     return CsvSource(data_dir, clock=lambda: NOW).fetch(symbol, interval)[0]
 
 
+# Random faults without "slow": a slow answer past the client's timeout would make the pass
+# depend on the machine's speed; read timeouts are tested on their own, below.
+FAST_FAULTS = tuple(f for f in FAULTS if f != "slow")
+
+
 @pytest.fixture(scope="module")
 def faulty(data_dir: Path):
-    """A simulator failing 30% of requests (Retry-After 0, slow answers past the client timeout)."""
+    """A simulator failing 30% of requests (Retry-After 0) with every fault but slow answers."""
     with start_simulator(
-        data_dir, now=NOW, fault_rate=0.3, seed=11, retry_after=0, slow_seconds=0.3
+        data_dir, now=NOW, fault_rate=0.3, seed=11, retry_after=0, faults=FAST_FAULTS
     ) as simulator:
         yield simulator
 
@@ -54,13 +62,36 @@ def test_rest_equals_csv(binance_sim: str, data_dir: Path) -> None:
 
 
 def test_faults_give_the_same_candles(faulty, data_dir: Path) -> None:
-    """It retries through 429, 418, 500, timeouts, malformed and empty pages to the same result."""
-    fetcher = source(faulty.url, timeout=0.15)
+    """It retries through 429, 418, 500, malformed and empty pages to the same result."""
+    fetcher = source(faulty.url, timeout=60)
     for symbol, interval in [("BTCUSDT", "1d"), ("ETHUSDT", "4h")]:
         frame, _ = fetcher.fetch(symbol, interval)
         pd.testing.assert_frame_equal(frame, csv_candles(data_dir, symbol, interval))
     assert fetcher.retries > 0
-    assert {"429", "418", "500", "slow", "malformed", "empty"} <= set(faulty.state.faults_served)
+    assert set(FAST_FAULTS) <= set(faulty.state.faults_served)
+
+
+class TimesOut(HTTPAdapter):
+    """The transport of the real python-binance client, with the first `n` reads timing out."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        if self.left > 0:
+            self.left -= 1
+            raise requests.exceptions.ReadTimeout(f"read timed out ({request.url})")
+        return super().send(request, **kwargs)
+
+
+def test_read_timeouts_are_retried(binance_sim: str, data_dir: Path) -> None:
+    """It retries requests whose answer did not come in time, to the same candles."""
+    fetcher = source(binance_sim, timeout=60)
+    fetcher.client.session.mount("http://", TimesOut(3))
+    frame, _ = fetcher.fetch("BTCUSDT", "1d")
+    pd.testing.assert_frame_equal(frame, csv_candles(data_dir, "BTCUSDT", "1d"))
+    assert fetcher.retries == 3
 
 
 def test_open_candle_is_never_returned(binance_sim: str) -> None:
@@ -178,3 +209,40 @@ def test_pacing_uses_the_weight_header(binance_sim: str) -> None:
     fetcher = source(binance_sim, sleep=tight.append, weight_limit=10)
     fetcher.fetch("BTCUSDT", "1d")
     assert tight and all(0 < wait <= 60.05 for wait in tight)
+
+
+class FakeTime:
+    """It stands in for time.monotonic and time.sleep: sleeping moves the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def test_a_deadline_ends_the_retries(data_dir: Path) -> None:
+    """It stops before a wait would pass its deadline, and starts no request once it passed."""
+    clock = FakeTime()
+    with start_simulator(data_dir, now=NOW) as simulator:
+        simulator.state.script.extend(["500"] * 100)  # Binance down
+        fetcher = source(
+            simulator.url,
+            backoff=Backoff(),  # 8 attempts, ~47 s of waits in all
+            deadline=clock.now + 10,
+            timer=clock.monotonic,
+            sleep=clock.sleep,
+        )
+        with pytest.raises(SourceError, match=r"gave up after \d+ s: the time budget ran out"):
+            fetcher.fetch("BTCUSDT", "1d")
+        assert sum(clock.waits) <= 10 and simulator.state.requests < Backoff().attempts
+        late = source(simulator.url, deadline=clock.now - 1, timer=clock.monotonic)
+        before = simulator.state.requests
+        with pytest.raises(SourceError, match="time budget ran out"):
+            late.fetch("BTCUSDT", "1d")
+        assert simulator.state.requests == before
