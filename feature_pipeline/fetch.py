@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import pandas as pd
 
@@ -66,7 +66,6 @@ class FetchReport:
         return lines
 
 
-@runtime_checkable
 class CandleSource(Protocol):
     """Where closed candles come from: Binance's REST API, kline CSV files or the raw archive."""
 

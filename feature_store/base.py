@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -70,7 +70,6 @@ class ColumnStats:
     max: Any
 
 
-@runtime_checkable
 class FeatureStore(Protocol):
     """Feature groups keyed by (symbol, interval, open_time): upsert, read, statistics."""
 
@@ -110,9 +109,6 @@ class FeatureStore(Protocol):
     ) -> pd.DataFrame:
         """The last n rows of one series by event time, oldest first."""
 
-    def restore(self, spec: FeatureGroupSpec, table_version: int) -> None:
-        """Bring the group's content back to an earlier table version (undo a partial run)."""
-
     def table_version(self, spec: FeatureGroupSpec) -> int:
         """The current version of the group's table (grows with every write)."""
 
@@ -138,7 +134,6 @@ class ModelVersion:
     path: Path | None = None
 
 
-@runtime_checkable
 class ModelRegistry(Protocol):
     """Versioned model bundles with metrics and metadata."""
 

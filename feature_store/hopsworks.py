@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from candlecast.errors import FeatureGroupNotFound, StoreError
 from feature_store.base import ColumnStats, FeatureGroupSpec, SeriesSummary, WriteResult
 from feature_store.fingerprint import content_fingerprint
-from feature_store.hopsworks_frames import diff_rows, read_condition, typed_frame, within
+from feature_store.hopsworks_frames import read_condition, typed_frame, within
 from feature_store.hopsworks_login import host_name, login, sdk_boundary
 from feature_store.hopsworks_registry import HopsworksModelRegistry
 from feature_store.hopsworks_schema import check_same_schema, hopsworks_features, spec_from_group
@@ -101,33 +101,6 @@ class HopsworksFeatureStore:
         )
         logger.info("upsert %s: %s", spec.table_name, result)
         return result
-
-    @sdk_boundary("restore a feature group")
-    def restore(self, spec: FeatureGroupSpec, table_version: int) -> None:
-        """Write a new commit whose content equals `table_version` (Hopsworks cannot rewind)."""
-        current = self.table_version(spec)
-        if not 0 <= table_version <= current:
-            raise StoreError(
-                f"feature group {spec.table_name} has table versions 0..{current}; "
-                f"cannot restore version {table_version}"
-            )
-        if table_version == current:
-            return
-        target = self.read(spec, as_of_version=table_version)
-        now = self.read(spec)
-        stale, changed = diff_rows(spec, target, now)
-        group = self._group(spec)
-        if len(changed):
-            self._insert(spec, group, changed)
-        if len(stale):
-            self._remove(spec, group, stale)
-        logger.info(
-            "restored %s to the content of table version %d (%d rows re-written, %d removed)",
-            spec.table_name,
-            table_version,
-            len(changed),
-            len(stale),
-        )
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -272,18 +245,6 @@ class HopsworksFeatureStore:
                 "group's Kafka topic but not offline. Open the job's logs in Hopsworks, fix it "
                 "and run the command again (the upsert is idempotent)"
             )
-
-    def _remove(self, spec: FeatureGroupSpec, group: Any, keys: pd.DataFrame) -> None:
-        """Delete rows by key (the SDK's offline delete runs delta-rs in this process)."""
-        try:
-            group.remove_rows(keys)
-        except Exception as error:  # the SDK raises REST, HDFS and delta-rs errors alike
-            raise StoreError(
-                f"could not remove {len(keys)} row(s) from {spec.table_name} "
-                f"({type(error).__name__}: {error}); Hopsworks deletes offline rows with delta-rs "
-                "on HopsFS, which needs the namenode load balancer (and hops-deltalake) outside "
-                "the cluster. Delete them in Hopsworks, or run the restore inside the cluster"
-            ) from None
 
     def _commits(self, group: Any) -> list[int]:
         return sorted(int(commit) for commit in group.commit_details())

@@ -13,18 +13,6 @@ from feature_store.base import FeatureGroupSpec
 from feature_store.query import as_utc
 
 
-def diff_rows(
-    spec: FeatureGroupSpec, target: pd.DataFrame, now: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(keys present now but not in target, target rows missing or different now)."""
-    key = list(spec.primary_key)
-    joined = now[key].merge(target[key], on=key, how="left", indicator=True)
-    stale = now.loc[(joined["_merge"] == "left_only").to_numpy(), key]
-    both = target.merge(now, on=list(target.columns), how="left", indicator=True)
-    changed = target.loc[(both["_merge"] == "left_only").to_numpy()]
-    return stale.reset_index(drop=True), changed.reset_index(drop=True)
-
-
 def read_condition(
     group: Any,
     spec: FeatureGroupSpec,

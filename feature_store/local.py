@@ -117,23 +117,6 @@ class LocalFeatureStore:
         logger.info("upsert %s: %s", spec.table_name, result)
         return result
 
-    def restore(self, spec: FeatureGroupSpec, table_version: int) -> None:
-        """Make the group's content that of an earlier table version (as a new version)."""
-        current = self._open(spec).version()
-        if not 0 <= table_version <= current:
-            raise StoreError(
-                f"feature group {spec.table_name} has table versions 0..{current}; "
-                f"cannot restore version {table_version}"
-            )
-        if table_version == current:
-            return
-
-        def restore() -> None:
-            self._open(spec).restore(table_version)
-
-        with_retries(restore, f"restore of {spec.table_name}")
-        logger.info("restored %s to table version %d", spec.table_name, table_version)
-
     # -- reads --------------------------------------------------------------------------------
 
     def read(

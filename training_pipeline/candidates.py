@@ -16,9 +16,8 @@ import pandas as pd
 
 from training_pipeline import baselines
 from training_pipeline.bundle import ModelBundle
-from training_pipeline.config import TrainConfig
+from training_pipeline.config import QUANTILES, Architecture, TrainConfig
 from training_pipeline.metrics import naive_scale
-from training_pipeline.models import QUANTILES, Architecture
 from training_pipeline.periods import ROLES
 from training_pipeline.training_set import TrainingSet, refit_set
 

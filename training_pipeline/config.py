@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from candlecast.errors import SettingsError
 
 KINDS = ("mlp", "lstm")
+QUANTILES = (0.1, 0.5, 0.9)  # every model forecasts these quantiles of the h-candle log return
 # The horizons every registered model reports test-period metrics for.
 EVAL_HORIZONS = (1, 3, 7, 14, 30)
 
@@ -83,3 +84,17 @@ QUICK = TrainConfig(
     patience=4,
     tune_rows=None,
 )
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The hyperparameters the tuner searches and the final model is rebuilt from."""
+
+    window: int = 30
+    layers: int = 1
+    units: int = 32
+    dropout: float = 0.1
+    learning_rate: float = 1e-3
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

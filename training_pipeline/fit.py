@@ -13,9 +13,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training_pipeline.bundle import ModelBundle
-from training_pipeline.config import TrainConfig
+from training_pipeline.config import Architecture, TrainConfig
 from training_pipeline.intervals import VOLATILITY_SOURCES, choose_band
-from training_pipeline.models import Architecture, build_model
+from training_pipeline.models import build_model
 from training_pipeline.training_set import TrainingSet
 
 logger = logging.getLogger(__name__)

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import keras
 from keras import layers, ops
 
-from training_pipeline.config import KINDS
+from training_pipeline.config import KINDS, QUANTILES, Architecture
 
-QUANTILES = (0.1, 0.5, 0.9)
 # softplus(1.0) ~= 1.31: the untrained interval starts near +-1.28 target standard deviations,
 # i.e. roughly the 80% band of a normal distribution.
 _SPREAD_OFFSET = 1.0
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """The hyperparameters the tuner searches and the final model is rebuilt from."""
-
-    window: int = 30
-    layers: int = 1
-    units: int = 32
-    dropout: float = 0.1
-    learning_rate: float = 1e-3
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @keras.saving.register_keras_serializable(package="candlecast")

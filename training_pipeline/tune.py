@@ -11,9 +11,9 @@ import keras_tuner as kt
 import numpy as np
 from tqdm.auto import tqdm
 
-from training_pipeline.config import TrainConfig
+from training_pipeline.config import Architecture, TrainConfig
 from training_pipeline.fit import fit_on
-from training_pipeline.models import Architecture, build_model
+from training_pipeline.models import build_model
 from training_pipeline.training_set import TrainingSet
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ DAY_MS = 86_400_000
 
 def get(url: str) -> tuple[int, dict[str, str], Any]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=60) as response:
             return response.status, dict(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), json.loads(error.read())
@@ -120,7 +120,7 @@ def faults_for(data_dir: Path, seed: int) -> list[str]:
     ) as simulator:
         for _ in range(30):
             with contextlib.suppress(urllib.error.HTTPError):
-                urllib.request.urlopen(f"{simulator.url}/v3/time", timeout=5).read()
+                urllib.request.urlopen(f"{simulator.url}/v3/time", timeout=60).read()
         return list(simulator.state.faults_served)
 
 
@@ -138,7 +138,7 @@ def test_fault_kinds(data_dir: Path) -> None:
         simulator.state.script.extend(["429", "418", "500", "malformed", "empty"])
         url = f"{simulator.url}/v3/klines?symbol=BTCUSDT&interval=1d&limit=5"
         throttled, banned, broken = get(url), get(url), get(url)
-        malformed = urllib.request.urlopen(url, timeout=5).read()
+        malformed = urllib.request.urlopen(url, timeout=60).read()
         empty = get(url)
     assert (throttled[0], throttled[1]["Retry-After"]) == (429, "3")
     assert (banned[0], banned[1]["Retry-After"]) == (418, "3")
@@ -162,7 +162,7 @@ def test_cli_serves_until_stopped(data_dir: Path) -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         assert f"http://127.0.0.1:{port}/api" in process.stdout.readline()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while True:
             try:
                 assert get(f"http://127.0.0.1:{port}/api/v3/time")[2] == {"serverTime": NOW_MS}
@@ -172,4 +172,4 @@ def test_cli_serves_until_stopped(data_dir: Path) -> None:
                 time.sleep(0.1)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)

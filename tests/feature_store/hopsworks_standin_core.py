@@ -72,7 +72,6 @@ class Backend:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.fail_jobs = False
-        self.fail_deletes = False
         self.fail_reads = False
 
     @contextmanager

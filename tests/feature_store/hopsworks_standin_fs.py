@@ -109,20 +109,6 @@ class StandinFeatureGroup:
             )
         return StandinJob("FINISHED"), None
 
-    @follows(FeatureGroup.remove_rows)
-    def remove_rows(
-        self, delete_df: pd.DataFrame, write_options: dict | None = None, storage: str | None = None
-    ) -> None:
-        if self._backend.fail_deletes:  # e.g. deltalake without HopsFS support in this process
-            raise OSError("delta-rs: unsupported object store scheme 'hdfs'")
-        keys = _as_offline(delete_df)[self.primary_key]
-        with self._backend.locked() as state:
-            current = self._latest(state)
-            joined = current.merge(keys, on=self.primary_key, how="left", indicator=True)
-            kept = current.loc[(joined["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
-            counts = {"rowsInserted": 0, "rowsUpdated": 0, "rowsDeleted": len(current) - len(kept)}
-            self._backend.commit(state, self.key, kept, counts)
-
     @follows(FeatureGroup.commit_details)
     def commit_details(
         self, wallclock_time: Any = None, limit: int | None = None

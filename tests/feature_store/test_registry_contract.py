@@ -27,11 +27,6 @@ def _model_dir(folder: Path, payload: str = "weights") -> Path:
     return folder
 
 
-def test_it_satisfies_the_protocol(registry: ModelRegistry) -> None:
-    """It implements every method of the ModelRegistry protocol."""
-    assert isinstance(registry, ModelRegistry)
-
-
 def test_it_registers_numbered_versions_with_a_copy_of_the_bundle(
     registry: ModelRegistry, tmp_path: Path
 ) -> None:

@@ -59,7 +59,7 @@ def test_it_maps_standard_aws_variables_to_storage_options() -> None:
 def test_the_settings_store_works_on_s3(
     aws_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """It upserts, reads, restores and reports status on an s3:// CANDLECAST_STORE_URI."""
+    """It upserts, reads, time-travels and reports status on an s3:// CANDLECAST_STORE_URI."""
     monkeypatch.setenv("CANDLECAST_STORE_URI", aws_env)
     store = open_store(Settings.from_env())
     assert store.uri == aws_env
@@ -67,12 +67,12 @@ def test_the_settings_store_works_on_s3(
     version = store.table_version(CANDLES)
     store.upsert(CANDLES, candle_frame(n=30, seed=3))
     assert len(store.read(CANDLES, end=pd.Timestamp("2024-01-10", tz="UTC"))) == 10
-    store.restore(CANDLES, version)
-    assert len(store.read(CANDLES)) == 20
+    assert len(store.read(CANDLES, as_of_version=version)) == 20
+    assert len(store.read(CANDLES)) == 30
     assert [spec.table_name for spec in store.list_groups()] == ["candles_v1"]
 
     assert main(["status", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["store"] == {"backend": "local", "uri": aws_env}
     (group,) = document["feature_groups"]
-    assert group["rows"] == 20 and group["fingerprint"] == store.fingerprint(CANDLES)
+    assert group["rows"] == 30 and group["fingerprint"] == store.fingerprint(CANDLES)

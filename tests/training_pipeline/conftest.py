@@ -155,7 +155,8 @@ def make_bundle():
 def untrained_bundle(data, kind: str = "mlp", seed: int = 0):
     """A network bundle with random (non-zero) output weights, so forecasts vary with inputs."""
     from training_pipeline.candidates import fitting_end, network_bundle
-    from training_pipeline.models import Architecture, build_model
+    from training_pipeline.config import Architecture
+    from training_pipeline.models import build_model
 
     arch = Architecture(window=5, units=8)
     model = build_model(kind, arch, n_features=data.n_features, horizon=data.horizon)

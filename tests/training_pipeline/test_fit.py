@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from training_pipeline.fit import calibrate
 from training_pipeline.training_set import TrainingSet
 
 
@@ -12,6 +11,8 @@ def test_noise_is_shrunk_away_and_bands_cover_80_percent_on_validation(
     data: TrainingSet, make_bundle
 ) -> None:
     """It pulls a random network (nearly) back to persistence and scales its band to 80%."""
+    from training_pipeline.fit import calibrate
+
     raw = make_bundle(data, seed=5)
     bundle = calibrate(raw, data)
     factor = bundle.shrink[0]
@@ -33,9 +34,9 @@ def test_mixed_precision_keeps_the_forecast_in_float32() -> None:
     """It computes in float16 under the GPU policy but outputs float32 quantiles, then restores."""
     import keras
 
-    from training_pipeline.config import TrainConfig
+    from training_pipeline.config import Architecture, TrainConfig
     from training_pipeline.fit import precision
-    from training_pipeline.models import Architecture, build_model
+    from training_pipeline.models import build_model
 
     config = TrainConfig(mixed_precision=True)
     with precision(config, "CPU") as policy:

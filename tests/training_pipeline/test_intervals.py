@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from training_pipeline import baselines
-from training_pipeline.fit import calibrate
 from training_pipeline.intervals import VOLATILITY_SOURCES, apply_band, choose_band, fit_band
 from training_pipeline.training_set import TrainingSet
 
@@ -41,6 +40,8 @@ def test_network_band_follows_the_volatility_into_the_test_period(
     regimes: TrainingSet, make_bundle
 ) -> None:
     """It keeps a calibrated network's test coverage near 80% at every horizon."""
+    from training_pipeline.fit import calibrate
+
     bundle = calibrate(make_bundle(regimes, seed=3), regimes)
     assert bundle.band["scale_by"] in VOLATILITY_SOURCES
     test = regimes.splits.test

@@ -26,7 +26,6 @@ USED = {
     "FeatureStore.get_feature_groups",
     "FeatureGroup.save",
     "FeatureGroup.insert",
-    "FeatureGroup.remove_rows",
     "FeatureGroup.commit_details",
     "FeatureGroupBase.get_feature",
     "FeatureGroupBase.select",
@@ -55,7 +54,6 @@ def whole_flow(standin_login: Backend, settings, tmp_path: Path) -> None:
     store.read(CANDLES, as_of_version=version)
     store.latest(CANDLES, symbol="BTCUSDT", interval="1d", n=3)
     store.list_groups()
-    store.restore(CANDLES, version)
     registry = HopsworksModelRegistry.connect(settings)
     bundle = tmp_path / "bundle"
     bundle.mkdir()

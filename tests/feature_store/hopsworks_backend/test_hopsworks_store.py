@@ -119,31 +119,6 @@ def test_time_bounds_are_exact_below_a_second(project: StandinProject) -> None:
     assert list(rows["open_time"]) == list(frame["open_time"].iloc[1:3])
 
 
-def test_restore_writes_the_old_content_as_a_new_commit(project: StandinProject) -> None:
-    """It re-writes changed rows and removes added ones; history grows, it never rewinds."""
-    store = adapter(project)
-    store.upsert(CANDLES, candle_frame(n=5))
-    before, version = store.read(CANDLES), store.table_version(CANDLES)
-    store.upsert(CANDLES, candle_frame(start="2024-01-04", n=5, seed=9))
-    store.restore(CANDLES, version)
-    pd.testing.assert_frame_equal(store.read(CANDLES), before)
-    assert store.table_version(CANDLES) == version + 3  # the upsert, a re-write and a removal
-    assert store.fingerprint(CANDLES) == _fingerprint_of(before)
-
-
-def test_a_delete_hopsworks_cannot_do_from_here_is_a_store_error(
-    project: StandinProject, backend: Backend
-) -> None:
-    """It explains where to delete rows when the SDK's client-side delete fails."""
-    store = adapter(project)
-    store.upsert(CANDLES, candle_frame(n=3))
-    version = store.table_version(CANDLES)
-    store.upsert(CANDLES, candle_frame(start="2024-01-04", n=2))
-    backend.fail_deletes = True
-    with pytest.raises(StoreError, match="could not remove 2 row.*Delete them in Hopsworks"):
-        store.restore(CANDLES, version)
-
-
 def test_its_fingerprint_equals_the_local_stores(project: StandinProject, tmp_path) -> None:
     """It hashes content exactly as the local adapter does, so stores can be compared."""
     from feature_store.local import LocalFeatureStore

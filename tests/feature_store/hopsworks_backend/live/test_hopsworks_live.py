@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from store_adapters import candle_frame
 
@@ -73,7 +72,7 @@ def spec(settings: Settings) -> Iterator[FeatureGroupSpec]:
 def test_the_store_flow_on_a_real_project(
     settings: Settings, spec: FeatureGroupSpec, tmp_path: Path
 ) -> None:
-    """It upserts (waiting for materialisation), reads, time-travels, restores and splits."""
+    """It upserts (waiting for materialisation), reads and time-travels."""
     store = HopsworksFeatureStore.connect(settings)
     first = store.upsert(spec, candle_frame(n=20))
     assert (first.inserted, first.updated) == (20, 0)
@@ -94,9 +93,6 @@ def test_the_store_flow_on_a_real_project(
     local.upsert(spec, candle_frame(start="2024-01-16", n=10, seed=3))
     assert store.fingerprint(spec) == local.fingerprint(spec)
     assert store.statistics(spec)["close"].count == 25
-    before = store.read(spec, as_of_version=version)
-    store.restore(spec, version)
-    pd.testing.assert_frame_equal(store.read(spec), before)
 
 
 def test_the_registry_flow_on_a_real_project(settings: Settings, tmp_path: Path) -> None:
