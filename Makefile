@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml sim/pyproject.toml
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	touch $(STAMP)
 
-# The whole suite in .venv, then the Hopsworks adapter's suite in its own venv.
+# The whole suite in .venv on two workers, then the Hopsworks adapter's suite in its own venv.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 	$(MAKE) --no-print-directory test-hopsworks
 
 # The Hopsworks SDK lives in its own venv (hopsworks[python] brings hops-deltalake, which shares
