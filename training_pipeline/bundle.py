@@ -1,7 +1,8 @@
 """The model bundle: everything needed to forecast from feature rows, saved as one directory.
 
 A bundle directory holds `bundle.json` (what the model is and what it learned from),
-`model.keras` (networks only) and `backtest.parquet` (the walk-forward track record).
+`model.onnx` and `model.keras` (networks only: the first is served with onnxruntime, the second
+is what training can load again) and `backtest.parquet` (the walk-forward track record).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from candlecast.errors import ModelNotFound, ValidationError
-from training_pipeline import baselines
+from training_pipeline import baselines, runtime
 from training_pipeline.intervals import apply_band
 from training_pipeline.scaler import Scaler
 from training_pipeline.windows import model_inputs
@@ -25,13 +26,15 @@ logger = logging.getLogger(__name__)
 
 BUNDLE_FILE = "bundle.json"
 MODEL_FILE = "model.keras"
+ONNX_FILE = "model.onnx"
 BACKTEST_FILE = "backtest.parquet"
 BASELINE_KINDS = ("persistence", "garch")
 NETWORK_KINDS = ("mlp", "lstm")
 BUNDLE_KINDS = (*BASELINE_KINDS, *NETWORK_KINDS)
 FORECAST_COLUMNS = ("horizon", "low", "median", "high")
 # 2: baselines with history-based bands (empirical quantiles, GARCH), four periods, refits.
-BUNDLE_FORMAT = 2
+# 3: networks carry model.onnx and are served from it.
+BUNDLE_FORMAT = 3
 
 
 def model_name(symbol: str, interval: str, kind: str) -> str:
@@ -196,8 +199,14 @@ class ModelBundle:
         return replace(self, metrics={**self.metrics, **metrics})
 
     def _forecaster(self) -> Any:
+        """ONNX Runtime for a saved bundle; the in-memory Keras model right after training."""
         if self._forecast_fn is None:
-            self._forecast_fn = _compiled(self._keras_model())
+            if self._model is not None:
+                self._forecast_fn = runtime.keras_forecaster(self._model)
+            elif self.path is not None:
+                self._forecast_fn = runtime.onnx_forecaster(self.path / ONNX_FILE)
+            else:
+                raise ModelNotFound(f"bundle {self.name} has no model; train it again")
         return self._forecast_fn
 
     def _keras_model(self) -> Any:
@@ -217,12 +226,18 @@ class ModelBundle:
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, path: Path | str) -> Path:
-        """Write bundle.json, model.keras (networks) and backtest.parquet (if any) into `path`."""
+        """Write bundle.json, model.onnx + model.keras (networks) and backtest.parquet (if any).
+
+        Saving a network needs the train extra: the ONNX file is exported from the Keras model
+        and checked against it here.
+        """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        (path / BUNDLE_FILE).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
         if not self.is_baseline:
-            self._keras_model().save(path / MODEL_FILE)
+            model = self._keras_model()
+            self.notes["onnx"] = runtime.export_onnx(model, path / ONNX_FILE)
+            model.save(path / MODEL_FILE)
+        (path / BUNDLE_FILE).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
         backtest = self.backtest()
         if not backtest.empty:
             backtest.to_parquet(path / BACKTEST_FILE, index=False)
@@ -230,7 +245,7 @@ class ModelBundle:
 
     @classmethod
     def load(cls, path: Path | str) -> ModelBundle:
-        """Read a bundle directory written by `save` (the Keras model loads on first forecast)."""
+        """Read a bundle directory written by `save` (the network's runtime loads on first use)."""
         path = Path(path)
         if not (path / BUNDLE_FILE).exists():
             raise ModelNotFound(
@@ -289,21 +304,6 @@ def untrained_baseline(
         horizon=horizon,
         baseline={"trail": trail},
     )
-
-
-def _compiled(model: Any) -> Any:
-    """One traced inference function per Keras model (fixed signature: any batch size).
-
-    Kept on the model itself (outside Keras' attribute tracking), so bundle copies share it.
-    """
-    function = model.__dict__.get("_candlecast_forecast")
-    if function is None:
-        import tensorflow as tf
-
-        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        function = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        object.__setattr__(model, "_candlecast_forecast", function)
-    return function
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import random_walk_features, trending_features
+from synthetic_series import random_walk_features, trending_features
 
 from candlecast.settings import Settings
 from candlecast_cli.app import main
