@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from candlecast.errors import SettingsError
+
+if TYPE_CHECKING:  # pandas is imported by whoever passes a Series; the CLI's --help skips it
+    import pandas as pd
 
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 _UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}

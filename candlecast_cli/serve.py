@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from candlecast.errors import SettingsError
-from candlecast.settings import Settings, parse_time
+from candlecast.settings import Settings, check_symbol, parse_time
 
 if TYPE_CHECKING:
     pass
@@ -67,15 +67,20 @@ def forecast(
     band of past moves, labelled as such. Exits 1 with a message on bad input, an empty store,
     an --as-of date outside the stored features, or stale data.
     """
-    from inference_app.forecaster import Forecaster
+    from inference_app.forecaster import Forecaster, check_days
     from inference_app.freshness import StaleDataError
 
     settings = Settings.from_env().with_overrides(interval=interval)
     origin = parse_time(as_of, "--as-of") if as_of else None
-    result = Forecaster(settings).forecast(symbol or settings.symbols[0], days, model, origin)
+    chosen = check_symbol((symbol or settings.symbols[0]).strip().upper())
+    forecaster = Forecaster(settings)
+    check_days(days)
+    if origin is None and not allow_stale:  # refused before any model is loaded or run
+        stale = forecaster.freshness(chosen).warning()
+        if stale:
+            raise StaleDataError(f"{stale}; or pass --allow-stale to forecast from it anyway")
+    result = forecaster.forecast(chosen, days, model, origin)
     warning = result.freshness.warning()
-    if warning and not allow_stale:
-        raise StaleDataError(f"{warning}; or pass --allow-stale to forecast from it anyway")
     for note in (warning, result.model_warning()):
         if note:
             typer.secho(f"warning: {note}", err=True, fg="yellow")

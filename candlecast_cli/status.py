@@ -7,19 +7,14 @@ import math
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from candlecast.settings import Settings
-from feature_store.base import (
-    SERVED_METRIC,
-    FeatureGroupSpec,
-    FeatureStore,
-    ModelRegistry,
-    ModelVersion,
-)
-from feature_store.versions import pick_best
+
+if TYPE_CHECKING:  # the store's modules (pandas, pyarrow) load when a command runs, not at --help
+    from feature_store.base import FeatureGroupSpec, FeatureStore, ModelRegistry, ModelVersion
 
 
 def collect_status(
@@ -59,6 +54,9 @@ def models_status(versions: list[ModelVersion]) -> list[dict[str, Any]]:
 
 def best_per_series(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
     """The version the registry serves for each (symbol, interval): the newest run's served one."""
+    from feature_store.base import SERVED_METRIC
+    from feature_store.versions import pick_best
+
     series: dict[tuple[Any, Any], list[ModelVersion]] = {}
     for version in versions:
         if math.isfinite(version.metrics.get(SERVED_METRIC, math.nan)):

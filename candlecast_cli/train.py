@@ -212,7 +212,13 @@ def period_report(settings: Settings, version: ModelVersion, start: str, end: st
     bundle = ModelBundle.load(version.path)
     first = parse_time(start, "--from")
     last = parse_time(end, "--to") if end else None
-    return evaluate_period(open_store(settings), version, bundle, first, last)
+    try:
+        return evaluate_period(open_store(settings), version, bundle, first, last)
+    except ImportError as missing:  # scipy (the DM test) and arch (the GARCH baseline)
+        raise SettingsError(
+            f"evaluate --from needs {missing.name}, which the train extra installs "
+            "(pip install 'candlecast[train]'); it does not load TensorFlow"
+        ) from None
 
 
 def same_run(registry: ModelRegistry, version: ModelVersion) -> list[ModelVersion]:

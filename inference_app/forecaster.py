@@ -367,7 +367,7 @@ class Forecaster:
 
     def warm_up(self, symbols: tuple[str, ...] | None = None) -> None:
         """Load each symbol's best model and the latest version of its other models, forecasting
-        once with each, so the first visitor does not wait for TensorFlow.
+        once with each, so the first visitor does not wait for the store and onnxruntime.
 
         Meant for a background thread at server start; a failure is logged, and the same error
         reaches the user with its message on the first request.
