@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,20 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("CANDLE_DATA_DIR", REPO.parent / "shared" / "data" / "binance"))
-# What Dockerfile.lambda copies into its build folder before `pip install`.
-SOURCES = (
-    "pyproject.toml",
-    "README.md",
-    "candlecast",
-    "feature_store",
-    "feature_pipeline",
-    "daily_pipeline",
-    "training_pipeline",
-    "inference_app",
-    "candlecast_aws",
-    "candlecast_cli",
+sys.path.insert(0, str(Path(__file__).parent))
+
+from isolated import (  # noqa: E402  (the shared clean-folder helpers, beside this script)
+    folder_mib,
+    import_seconds,
+    install_target,
+    isolated,
+    largest_parts,
 )
+
+DATA_DIR = Path(os.environ.get("CANDLE_DATA_DIR", REPO.parent / "shared" / "data" / "binance"))
 SIZE_TARGET_MIB = 350
 IMPORT_TARGET_S = 1.5
 # What the handler's first call imports (the pipeline, the store, the Binance client, the AWS SDK).
@@ -54,59 +50,11 @@ FIRST_CALL_MODULES = (
 
 def build_task_root(root: Path, extras: str = "lambda") -> Path:
     """Install the project with `extras` into `root` as Dockerfile.lambda does; `root`."""
-    with tempfile.TemporaryDirectory(prefix="candlecast-build-") as build:
-        for name in SOURCES:
-            source, target = REPO / name, Path(build) / name
-            if source.is_dir():
-                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, target)
-        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, "--target", str(root), f"{build}[{extras}]"], check=True)
+    install_target(root, extras)
     prune = REPO / "candlecast_aws" / "prune.py"
     subprocess.run([sys.executable, str(prune), str(root)], check=True)
     shutil.copy2(REPO / "lambda" / "handler.py", root / "handler.py")
     return root
-
-
-def folder_mib(path: Path) -> float:
-    """Bytes of every file under `path` (links not followed), in MiB."""
-    total = sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
-    return total / 2**20
-
-
-def largest_parts(root: Path, count: int = 8) -> list[tuple[str, float]]:
-    """The biggest top-level entries of the task root (packages, libraries), in MiB."""
-    sizes = [
-        (p.name, folder_mib(p) if p.is_dir() else p.lstat().st_size / 2**20) for p in root.iterdir()
-    ]
-    return sorted(sizes, key=lambda item: -item[1])[:count]
-
-
-def isolated(root: Path, code: str, env: dict[str, str] | None = None) -> str:
-    """Run Python code in a process that sees only `root` and the standard library; its stdout."""
-    prelude = f"import sys; sys.path[:0] = [{str(root)!r}]\n"
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", prelude + code],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env=env or {"PATH": os.environ.get("PATH", "")},
-        timeout=300,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"isolated run failed:\n{done.stderr[-4000:]}")
-    return done.stdout
-
-
-def import_seconds(root: Path, modules: tuple[str, ...], runs: int = 3) -> float:
-    """Median wall time to import `modules` in a fresh isolated process."""
-    code = (
-        "import time\nstart = time.perf_counter()\n"
-        + "".join(f"import {m}\n" for m in modules)
-        + "print(time.perf_counter() - start)\n"
-    )
-    return statistics.median(float(isolated(root, code).split()[-1]) for _ in range(runs))
 
 
 def run_handler(root: Path, env: dict[str, str], event: dict) -> dict:

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 # Globs relative to the folder: test suites, C/Cython sources and headers, type stubs, pip's
-# uninstall lists, numpy's Fortran and build tooling, and the pyarrow Flight RPC libraries,
-# which only `import pyarrow.flight` loads.
+# uninstall lists, numpy's Fortran and build tooling, the pyarrow Flight RPC libraries, which
+# only `import pyarrow.flight` loads, and onnxruntime's C-API library (its Python binding holds
+# the runtime itself) and model-conversion tools.
 PATTERNS = (
     "*/tests",
     "*/*/tests",
@@ -33,6 +34,10 @@ PATTERNS = (
     "pyarrow/*flight*",
     "numpy/f2py",
     "numpy/distutils",
+    "onnxruntime/capi/libonnxruntime.so*",
+    "onnxruntime/transformers",
+    "onnxruntime/quantization",
+    "onnxruntime/tools",
     "**/*.pyi",
     "*-stubs",
     "*.dist-info/RECORD",
@@ -44,7 +49,16 @@ CLI_ONLY = ("typer", "rich", "pygments", "markdown_it", "mdurl", "shellingham")
 # Hopsworks key; STS for assumed-role credentials). botocore ships models for about 440.
 AWS_SERVICES = ("s3", "secretsmanager", "sts")
 # Our own packages are never pruned, whatever the patterns match.
-KEEP = ("candlecast", "feature_store", "feature_pipeline", "daily_pipeline")
+KEEP = (
+    "candlecast",
+    "candlecast_aws",
+    "candlecast_cli",
+    "feature_store",
+    "feature_pipeline",
+    "daily_pipeline",
+    "training_pipeline",
+    "inference_app",
+)
 _SHT_SYMTAB = 2
 
 

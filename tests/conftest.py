@@ -99,3 +99,26 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     return moto_url
+
+
+@pytest.fixture(scope="session")
+def mlp_home(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CANDLECAST_HOME with BTCUSDT 1d features and a quick training run whose candidates
+    include a registered MLP (`btcusdt-1d-mlp`, its ONNX file beside the Keras one)."""
+    from datetime import UTC, datetime
+
+    from candlecast.settings import Settings
+    from feature_pipeline import backfill
+    from feature_pipeline.source import open_source
+    from feature_store import open_registry, open_store
+    from training_pipeline.config import QUICK
+    from training_pipeline.run import run
+
+    home = tmp_path_factory.mktemp("mlp-home")
+    settings = Settings(home=home, now=datetime(2026, 1, 6, 12, tzinfo=UTC), symbols=("BTCUSDT",))
+    store = open_store(settings)
+    source = open_source(settings, f"csv:{data_dir / 'BTCUSDT_1d.csv'}")
+    backfill.run(settings, store, source, ["BTCUSDT"], "1d", progress=False)
+    config = QUICK.with_overrides(models=("mlp",), epochs=1)
+    run(settings, store, open_registry(settings), config=config, progress=False)
+    return home

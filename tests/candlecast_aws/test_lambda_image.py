@@ -104,13 +104,14 @@ def test_pruning_strips_libraries_and_keeps_only_the_aws_models_used(
     assert (task_root / "pyarrow" / "libarrow_python.so.2500").is_symlink()
 
 
-def test_the_dockerfile_installs_and_prunes_as_the_proof_does(image: ModuleType) -> None:
+def test_the_dockerfile_installs_and_prunes_as_the_proof_does() -> None:
     """It reads Dockerfile.lambda: the same sources, `.[lambda]` into one folder, prune.py on it."""
     stages = (REPO / "Dockerfile.lambda").read_text().split("\nFROM ")
     _header, install, prune_stage, final = stages
     copies = [line.split()[1:-1] for line in install.splitlines() if line.startswith("COPY ")]
     copied = [source.rstrip("/") for sources in copies for source in sources]
-    assert sorted(copied) == sorted(image.SOURCES)
+    sources = load("isolated", REPO / "benchmarks" / "isolated.py").SOURCES
+    assert sorted(copied) == sorted(sources)
     assert "ARG EXTRAS=lambda\n" in install
     assert 'pip install --no-cache-dir --target /var/task ".[${EXTRAS}]"' in install
     assert "COPY --from=install /var/task /var/task" in prune_stage
@@ -141,3 +142,27 @@ def test_importing_the_handler_loads_no_heavy_module(image: ModuleType, task_roo
         "print([m for m in heavy if m in sys.modules])\n"
     )
     assert image.isolated(task_root, code).strip() == "[]"
+
+
+def test_the_lambda_folder_forecasts_a_network_without_tensorflow(
+    image: ModuleType, task_root: Path, mlp_home: Path
+) -> None:
+    """It forecasts 30 days with a registered MLP (run from its ONNX file) in a process that
+    sees only the task root, where TensorFlow cannot even be imported."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "CANDLECAST_HOME": str(mlp_home),
+        "CANDLECAST_NOW": "2026-01-06T12:00:00Z",
+    }
+    code = (
+        "import importlib.util, json\n"
+        "from candlecast.settings import Settings\n"
+        "from inference_app.forecaster import Forecaster\n"
+        "forecaster = Forecaster(Settings.from_env())\n"
+        "result = forecaster.forecast('BTCUSDT', 30, 'btcusdt-1d-mlp')\n"
+        "found = importlib.util.find_spec('tensorflow') is not None\n"
+        "print(json.dumps({'kind': result.kind, 'days': len(result.points), 'tensorflow': found,"
+        " 'loaded': 'tensorflow' in sys.modules}))\n"
+    )
+    seen = json.loads(image.isolated(task_root, code, env).splitlines()[-1])
+    assert seen == {"kind": "mlp", "days": 30, "tensorflow": False, "loaded": False}
