@@ -194,8 +194,8 @@ def read_or_empty(store: FeatureStore, spec: FeatureGroupSpec, **query: object) 
     try:
         return store.read(spec, **query)
     except FeatureGroupNotFound:
-        columns = query.get("columns") or spec.schema.names
-        return pd.DataFrame(columns=list(columns)).astype({spec.event_time: "datetime64[us, UTC]"})
+        columns = list(query.get("columns") or spec.schema.names)
+        return spec.schema.empty_table().select(columns).to_pandas()
 
 
 def _upsert(store: FeatureStore, spec: FeatureGroupSpec, rows: pd.DataFrame) -> int:
