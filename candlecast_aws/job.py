@@ -34,7 +34,7 @@ from candlecast.settings import Settings, parse_symbols
 if TYPE_CHECKING:
     from daily_pipeline.summary import DailySummary, SymbolResult
     from feature_pipeline.fetch import CandleSource
-    from feature_store.base import FeatureStore
+    from feature_store.base import FeatureStore, ModelRegistry
 
 logger = logging.getLogger("candlecast.daily")
 
@@ -196,12 +196,13 @@ def handle(
     try:
         settings = load_settings(env, parse_event(event), lambda: _client("secretsmanager"))
         store = _open_store(settings)
+        registry = _open_registry(settings)
     except PERMANENT as error:
         return _rejected(error)
     except CandlecastError as error:
         logger.error(json.dumps({"event": "daily-failed", "ok": False, "error": str(error)}))
         raise
-    summary = run_symbols(settings, store, _sources(settings), deadline).to_dict()
+    summary = run_symbols(settings, store, _sources(settings), deadline, registry).to_dict()
     for line in summary["symbols"]:
         logger.info(json.dumps({"event": "daily-symbol", "now": summary["now"], **line}))
     failed = [s["symbol"] for s in summary["symbols"] if s["status"] == "error"]
@@ -217,8 +218,11 @@ def run_symbols(
     store: FeatureStore,
     open_source: Callable[[float | None], CandleSource],
     deadline: Deadline,
+    registry: ModelRegistry | None = None,
 ) -> DailySummary:
     """Update every symbol of the settings on MAX_WORKERS threads; each is reported by `deadline`.
+
+    With a registry, each symbol's forecasts are logged and scored after its sync.
 
     `open_source(d)` opens a symbol's source, which stops retrying at `d`: the symbol's start plus
     an equal share of the time left (that time over the rounds the workers need), at most the
@@ -237,7 +241,8 @@ def run_symbols(
     def update(symbol: str) -> SymbolResult:
         if deadline.left() == 0:  # started too late to do anything useful
             return _not_finished(symbol, interval, deadline)
-        return update_symbol(store, open_source(deadline.for_one(share)), symbol, interval, now)
+        source = open_source(deadline.for_one(share))
+        return update_symbol(store, source, symbol, interval, now, registry)
 
     pool = ThreadPoolExecutor(workers, thread_name_prefix="candlecast-symbol")
     try:
@@ -252,13 +257,20 @@ def run_symbols(
 
 
 def _open_store(settings: Settings) -> FeatureStore:
+    from daily_pipeline.groups import OUTCOMES, PREDICTIONS
     from feature_pipeline.groups import CANDLES, FEATURES
     from feature_store import open_store
 
     store = open_store(settings)
-    for spec in (CANDLES, FEATURES):  # here, so that the threads never create a table
+    for spec in (CANDLES, FEATURES, PREDICTIONS, OUTCOMES):  # so the threads never create one
         store.ensure(spec)
     return store
+
+
+def _open_registry(settings: Settings) -> ModelRegistry:
+    from feature_store import open_registry
+
+    return open_registry(settings)
 
 
 def _sources(settings: Settings) -> Callable[[float | None], CandleSource]:

@@ -40,7 +40,9 @@ def daily(
         bool, typer.Option("--json", help="Print the summary as JSON for scripts.")
     ] = False,
 ) -> None:
-    """Fetch the candles closed since the last run (catching up missed days), engineer, upsert.
+    """Fetch the candles closed since the last run (catching up missed days), engineer, upsert;
+    then log the served model's and the baselines' forecasts from each new origin and score the
+    logged forecasts whose target candle has closed.
 
     Exits 1 when any symbol failed; a symbol that stopped trading is reported as stale.
     """
@@ -49,7 +51,7 @@ def daily(
     from candlecast_cli.render import daily_table
     from daily_pipeline.run import run
     from feature_pipeline.source import open_source
-    from feature_store import open_store
+    from feature_store import open_registry, open_store
 
     settings = Settings.from_env().with_overrides(
         symbols=parse_symbols(symbols) if symbols else None,
@@ -60,7 +62,13 @@ def daily(
     with tqdm(
         total=len(settings.symbols), desc="daily", unit="symbol", disable=as_json, leave=False
     ) as bar:
-        summary = run(settings, store, candles, progress=lambda _result: bar.update())
+        summary = run(
+            settings,
+            store,
+            candles,
+            progress=lambda _result: bar.update(),
+            registry=open_registry(settings),
+        )
     typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else daily_table(summary))
     raise typer.Exit(summary.exit_code)
 

@@ -268,7 +268,17 @@ def backfill_table(summary: BackfillSummary) -> str:
 
 def daily_table(summary: DailySummary) -> str:
     """A fixed-width table for people, one line per symbol."""
-    header = ("symbol", "interval", "status", "added", "last closed candle", "lag", "note")
+    header = (
+        "symbol",
+        "interval",
+        "status",
+        "added",
+        "last closed candle",
+        "lag",
+        "logged",
+        "scored",
+        "note",
+    )
     rows = [header] + [
         (
             r.symbol,
@@ -277,6 +287,8 @@ def daily_table(summary: DailySummary) -> str:
             str(r.candles_added),
             "-" if r.last_closed is None else f"{r.last_closed:%Y-%m-%d %H:%M}",
             format_lag(r.lag),
+            str(r.forecasts_logged),
+            str(r.forecasts_scored),
             r.message,
         )
         for r in summary.results

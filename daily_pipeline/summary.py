@@ -24,6 +24,8 @@ class SymbolResult:
     last_closed: datetime | None = None
     lag: timedelta | None = None
     message: str = ""
+    forecasts_logged: int = 0  # prediction rows written (every logged model, h = 1..30)
+    forecasts_scored: int = 0  # logged forecasts whose target candle closed, scored now
 
     @property
     def failed(self) -> bool:
@@ -41,6 +43,8 @@ class SymbolResult:
             "lag_seconds": None if self.lag is None else int(self.lag.total_seconds()),
             "lag": format_lag(self.lag),
             "message": self.message,
+            "forecasts_logged": self.forecasts_logged,
+            "forecasts_scored": self.forecasts_scored,
         }
 
 
