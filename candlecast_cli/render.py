@@ -10,6 +10,7 @@ from daily_pipeline.summary import format_lag
 
 if TYPE_CHECKING:
     from candlecast_aws.deploy import Change
+    from daily_pipeline.monitor import SeriesMonitor
     from daily_pipeline.summary import DailySummary
     from feature_pipeline.backfill import BackfillSummary
     from feature_store.base import ModelVersion
@@ -37,7 +38,32 @@ def render_status(status: dict[str, Any]) -> str:
             )
     lines.append("")
     lines += _models_table(status["models"])
+    lines += _served_lines(status.get("served", []))
     return "\n".join(lines)
+
+
+def _served_lines(served: list[dict[str, Any]]) -> list[str]:
+    if not served:
+        return []
+    lines = ["", "served models (live: the last 30 scored h = 1 forecasts, ratios to no change)"]
+    for row in served:
+        live = row["live"]
+        age = "-" if row["age_days"] is None else f"{row['age_days']:.0f} days old"
+        if live.get("scored"):
+            figures = (
+                f"live: {live['scored']} scored, MAE ratio {_num(live.get('mae_ratio'), 3)}, "
+                f"W ratio {_num(live.get('winkler_ratio'), 3)}, "
+                f"coverage {_pct(live.get('coverage'))}"
+            )
+        else:
+            figures = "live: no scored forecasts yet"
+        verdict = "DEGRADED: " + "; ".join(row["reasons"]) if live["degraded"] else ""
+        lines.append(
+            f"  {row['symbol']:<10}{row['interval']:<5}{row['model']} v{row['version']}, fitted "
+            f"through {str(row['trained_until'] or '-')[:10]} ({age}); {figures}"
+            + (f"; {verdict}" if verdict else "")
+        )
+    return lines
 
 
 def _models_table(models: list[dict[str, Any]]) -> list[str]:
@@ -314,3 +340,74 @@ def deploy_plan(changes: list[Change], dry_run: bool) -> str:
     else:
         lines.append(f"{len(changed)} resource(s) changed")
     return "\n".join(lines)
+
+
+def hindcast_table(document: Mapping[str, Any]) -> str:
+    """One line per series: the hindcast rows logged and the outcomes scored."""
+    last = document["to"][:10] if document["to"] else "the newest closed candle"
+    span = f"{document['from'][:10]} to {last}"
+    lines = [f"hindcast from origins {span}"]
+    for row in document["series"]:
+        lines.append(
+            f"  {row['symbol']:<12}{row['interval']:<6}{row['logged']:>8} forecast row(s) logged"
+            f"{row['scored']:>8} scored"
+        )
+    if not any(row["logged"] for row in document["series"]):
+        lines.append("nothing new: every origin in the range was already logged")
+    return "\n".join(lines)
+
+
+def monitor_table(reports: Iterable[SeriesMonitor]) -> str:
+    """Per series: the served model's verdict, then each model's rolling figures by horizon."""
+    lines: list[str] = []
+    for report in reports:
+        verdict = "DEGRADED: " + "; ".join(report.degraded) if report.is_degraded else "ok"
+        if report.note:
+            verdict += f" ({report.note})"
+        lines.append(
+            f"{report.symbol} {report.interval} ({report.kind} forecasts): served "
+            f"{report.served or '-'}: {verdict}"
+        )
+        if report.excluded_in_sample:
+            lines.append(
+                f"  {report.excluded_in_sample} in-sample outcome(s) left out (--in-sample counts "
+                "them)"
+            )
+        if not report.models:
+            lines.append("  no scored forecasts yet")
+            lines.append("")
+            continue
+        windows = sorted({f.window for f in report.figures})
+        head = ["model", "h"]
+        for w in windows:
+            head += [f"n/{w}", "MAE r", "W r", "cover"]
+        rows = [head]
+        horizons = sorted({f.horizon for f in report.figures})
+        for model in report.models:
+            for h in horizons:
+                row = [model if h == horizons[0] else "", str(h)]
+                for w in windows:
+                    f = report.figure(model, h, w)
+                    row += [
+                        str(f.scored),
+                        _num(f.mae_ratio, 3),
+                        _num(f.winkler_ratio, 3),
+                        _pct(f.coverage),
+                    ]
+                rows.append(row)
+        lines += ["  " + _columns(row, rows) for row in rows]
+        lines.append("")
+    lines.append(
+        "MAE r / W r: mean absolute error and interval (Winkler) score over the model's last n "
+        "scored forecasts, as ratios to no change from the same origins; cover: share of actual "
+        "closes inside the 80% band"
+    )
+    return "\n".join(lines)
+
+
+def _columns(row: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(row))]
+    return "  ".join(
+        cell.ljust(w) if i == 0 else cell.rjust(w)
+        for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+    ).rstrip()

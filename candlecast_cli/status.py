@@ -21,17 +21,53 @@ def collect_status(
     store: FeatureStore,
     registry: ModelRegistry,
     progress: Callable[[list[FeatureGroupSpec]], Iterable[FeatureGroupSpec]] = iter,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The `candlecast status --json` document: store, feature groups and models.
+    """The `candlecast status --json` document: store, feature groups, models, and per series
+    the served model's age and live figures.
 
     `progress` wraps the list of groups (e.g. in a progress bar); each group is read in full
     for its fingerprint.
     """
+    versions = registry.list()
     return {
         "store": {"backend": store.backend, "uri": store.uri},
         "feature_groups": [_group(store, spec) for spec in progress(store.list_groups())],
-        "models": models_status(registry.list()),
+        "models": models_status(versions),
+        "served": served_status(store, versions, now or datetime.now(UTC)),
     }
+
+
+def served_status(
+    store: FeatureStore, versions: list[ModelVersion], now: datetime
+) -> list[dict[str, Any]]:
+    """Per series with a served model: its version, age, and the live monitor's h = 1 figures
+    over the last 30 scored forecasts."""
+    from daily_pipeline.monitor import RULE_HORIZON, RULE_WINDOW, monitor_series, scored
+
+    rows = []
+    for version in best_per_series(versions):
+        symbol, interval = version.metadata.get("symbol"), version.metadata.get("interval")
+        until = version.metadata.get("trained_until")
+        age = (now - datetime.fromisoformat(until)).total_seconds() / 86400 if until else None
+        outcomes, _ = scored(store, symbol, interval)
+        report = monitor_series(outcomes, symbol, interval, version.name)
+        figure = report.figure(version.name, RULE_HORIZON, RULE_WINDOW)
+        rows.append(
+            {
+                "symbol": symbol,
+                "interval": interval,
+                "model": version.name,
+                "version": version.version,
+                "trained_until": until,
+                "age_days": None if age is None else round(age, 1),
+                "live": {**(figure.to_dict() if figure else {}), "degraded": report.is_degraded},
+                "reasons": list(report.degraded),
+                "note": report.note,
+            }
+        )
+    return rows
 
 
 def models_status(versions: list[ModelVersion]) -> list[dict[str, Any]]:
@@ -100,8 +136,11 @@ STATUS_HELP = (
     "Lists every feature group with its row count, content fingerprint and the first/last "
     "open time of each symbol/interval series, then every registered model version with its "
     "role, the last candle it was fitted on and its selection-period figures; `best` marks the "
-    "version the newest training run of each symbol and interval serves. The store and registry "
-    "come from CANDLECAST_STORE, CANDLECAST_HOME and CANDLECAST_STORE_URI."
+    "version the newest training run of each symbol and interval serves. Last, per series, the "
+    "served model's age (days since the last candle it was fitted on) and its live figures: "
+    "over its last 30 scored h = 1 forecasts, the MAE and interval-score ratios to no change, "
+    "the band's coverage, and whether `candlecast monitor` flags it degraded. The store and "
+    "registry come from CANDLECAST_STORE, CANDLECAST_HOME and CANDLECAST_STORE_URI."
 )
 
 
@@ -120,7 +159,9 @@ def status(
     from feature_store import open_registry, open_store
 
     settings = Settings.from_env()
-    document = collect_status(open_store(settings), open_registry(settings), _progress)
+    document = collect_status(
+        open_store(settings), open_registry(settings), _progress, now=settings.clock()
+    )
     typer.echo(json.dumps(document, indent=2) if as_json else render_status(document))
 
 

@@ -27,7 +27,7 @@ _FORECAST_FIELDS = [
     pa.field("served", pa.bool_(), nullable=False),  # the series' served model when made
     pa.field("kind", pa.string(), nullable=False),  # live or hindcast
     pa.field("made_at", TIME, nullable=False),
-    pa.field("trained_until", TIME),  # the model's last fitting candle (None: untrained)
+    pa.field("trained_until", TIME),  # the last candle its fitted parameters saw (None: none)
     pa.field("last_close", pa.float64(), nullable=False),  # the origin candle's close
     pa.field("median", pa.float64(), nullable=False),
     pa.field("low", pa.float64(), nullable=False),  # the 80% interval of the close, as served

@@ -44,6 +44,10 @@ class LoggedModel:
 
     @property
     def trained_until(self) -> pd.Timestamp | None:
+        """The last candle the model's fitted parameters saw (none for no change with the
+        empirical band: its band is the trailing moves at each origin, nothing is fitted)."""
+        if self.bundle.kind == PERSISTENCE:
+            return None
         value = self.bundle.data.get("trained_until")
         return pd.Timestamp(value).tz_convert("UTC") if value else None
 
@@ -169,6 +173,7 @@ def _forecasts(
             "band_scale": 1.0,
         }
     )
+    frame["trained_until"] = frame["trained_until"].astype("datetime64[us, UTC]")  # None: NaT
     frame["target_time"] = frame["origin_time"] + frame["horizon"] * step
     if kind is None:
         live = pd.Timestamp(now) <= frame["origin_time"] + 2 * step

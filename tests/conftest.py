@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -124,42 +125,24 @@ def mlp_home(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-REPLAY_START = "2025-12-01"  # the last candle stored when the replay's model is trained
-REPLAY_DAYS = 36  # daily runs at 00:30 on 2025-12-02 .. 2026-01-06
-
-
 @pytest.fixture(scope="session")
 def replay_home(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A CANDLECAST_HOME that has run the live loop: BTCUSDT and ETHUSDT 1d backfilled through
-    2025-12-01, a quick training run of both (baselines and an MLP; the gate serves what wins),
-    then the daily run at 00:30 UTC each day from 2025-12-02 to 2026-01-06, which logged every
-    day's forecasts (`live`) and scored those whose target closed (35 at h = 1 per model)."""
-    from datetime import UTC, datetime, timedelta
+    """A CANDLECAST_HOME that has run the live loop (see `replay.replay`): BTCUSDT and ETHUSDT
+    1d trained on candles through 2025-12-01, then 36 daily runs logging and scoring forecasts.
 
-    from candlecast.settings import Settings
-    from daily_pipeline.run import run as daily
-    from feature_pipeline import backfill
-    from feature_pipeline.source import open_source
-    from feature_store import open_registry, open_store
-    from training_pipeline.config import QUICK
-    from training_pipeline.run import run as train
+    Built once per test run and shared by the xdist workers (the first one builds it under a
+    file lock, the others wait); tests that write to it work on a copy.
+    """
+    from filelock import FileLock
+    from replay import replay
 
-    home = tmp_path_factory.mktemp("replay-home")
-    first = datetime.fromisoformat(REPLAY_START).replace(tzinfo=UTC) + timedelta(days=1, minutes=30)
-    settings = Settings(home=home, now=first, symbols=("BTCUSDT", "ETHUSDT"))
-    store, registry = open_store(settings), open_registry(settings)
-    source = open_source(settings, f"csv:{data_dir}")
-    backfill.run(settings, store, source, settings.symbols, "1d", progress=False)
-    train(
-        settings,
-        store,
-        registry,
-        config=QUICK.with_overrides(models=("mlp",), epochs=1),
-        progress=False,
-    )
-    for day in range(REPLAY_DAYS):
-        today = settings.with_overrides(now=first + timedelta(days=day))
-        source = open_source(today, f"csv:{data_dir}")  # a file source serves up to its clock
-        summary = daily(today, store, source, registry=registry)
-        assert summary.exit_code == 0, summary.to_dict()
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder every worker's base temp lives in
+    home, done = root / "replay-home", root / "replay-home.done"
+    with FileLock(str(root / "replay-home.lock")):
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            replay(home, data_dir)
+            done.touch()
     return home

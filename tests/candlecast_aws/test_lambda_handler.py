@@ -392,15 +392,20 @@ def test_raw_klines_are_archived_to_s3_and_a_day_can_be_replayed(
 def test_the_store_can_live_on_s3_as_in_production(
     lambda_handler: ModuleType, lambda_env: Path, aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """It writes the Delta tables to CANDLECAST_STORE_URI=s3://... and finds them the next day."""
+    """It writes the Delta tables to CANDLECAST_STORE_URI=s3://... and finds them the next day,
+    logging each day's forecasts (no change from the newest candle, h = 1..30, as no model is
+    registered) and, on the second day, scoring the h = 1 forecast whose target closed."""
     boto3.client("s3").create_bucket(Bucket="candlecast-store")
     monkeypatch.setenv("CANDLECAST_STORE_URI", "s3://candlecast-store/store")
     monkeypatch.setenv("CANDLECAST_NOW", "2026-01-05T00:05:00Z")
-    first = lambda_handler.handler({"symbols": ["ETHUSDT"]}, None)
+    first = lambda_handler.handler({"symbols": ["ETHUSDT"]}, None)["symbols"][0]
     monkeypatch.setenv("CANDLECAST_NOW", NOW)
-    second = lambda_handler.handler({"symbols": ["ETHUSDT"]}, None)
-    assert first["symbols"][0]["last_closed"] == "2026-01-04T00:00:00+00:00"
-    assert (second["symbols"][0]["status"], second["symbols"][0]["candles_added"]) == ("ok", 1)
+    second = lambda_handler.handler({"symbols": ["ETHUSDT"]}, None)["symbols"][0]
+    assert first["last_closed"] == "2026-01-04T00:00:00+00:00"
+    assert (second["status"], second["candles_added"]) == ("ok", 1)
+    logged = [(s["forecasts_logged"], s["forecasts_scored"]) for s in (first, second)]
+    assert logged == [(30, 0), (30, 1)]
     keys = boto3.client("s3").list_objects_v2(Bucket="candlecast-store")["Contents"]
-    assert any(k["Key"].startswith("store/candles_v1/") for k in keys)
+    for group in ("candles", "features", "predictions", "outcomes"):
+        assert any(k["Key"].startswith(f"store/{group}_v1/") for k in keys), group
     assert not (lambda_env / "store").exists()
