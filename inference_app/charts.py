@@ -1,4 +1,5 @@
-"""Plotly figures: the last 50 candles with the forecast band, and the walk-forward track record."""
+"""Plotly figures: the last 50 candles with volume and the forecast band, the live track record
+from the prediction log, and the walk-forward backtest of the test period."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from inference_app.forecaster import Forecast
+    from inference_app.live_record import LiveRecord
 
 HISTORY_CANDLES = 50
 BAND_COLOR = "rgba(31, 119, 180, 0.18)"
@@ -20,11 +22,29 @@ PERSISTENCE_COLOR = "#999999"
 HISTORY_NAME = "close"
 MEDIAN_NAME = "forecast median"
 BAND_NAME = "80% interval"
+VOLUME_NAME = "volume"
+UP_COLOR = "rgba(61, 153, 112, 0.6)"  # plotly's candlestick colours, lighter
+DOWN_COLOR = "rgba(255, 65, 54, 0.6)"
+# Logged forecasts: live ones solid blue, hindcasts open orange markers with a paler band.
+KIND_STYLES = {
+    "live": {"color": MEDIAN_COLOR, "band": "rgba(31, 119, 180, 0.45)", "symbol": "circle"},
+    "hindcast": {
+        "color": "#ff7f0e",
+        "band": "rgba(255, 127, 14, 0.3)",
+        "symbol": "circle-open",
+    },
+}
+KIND_NAMES = {
+    "live": "live forecast (median, 80% interval)",
+    "hindcast": "hindcast (median, 80% interval)",
+}
+ACTUAL_NAME = "actual close"
 
 
 def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
-    """Candlesticks of the last 50 candles, a 'last close' marker, then the median and 80% band."""
-    import plotly.graph_objects as go
+    """Candlesticks of the last 50 candles, a 'last close' marker, then the median and 80% band;
+    under them the volume of the same candles on a shared time axis."""
+    from plotly.subplots import make_subplots
 
     from inference_app.model_card import step_words
 
@@ -32,28 +52,19 @@ def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
     start_x = forecast.freshness.last_open_time
     xs = [start_x, *(p.date for p in forecast.points)]
     close = forecast.last_close
-    fig = go.Figure()
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22], vertical_spacing=0.03
+    )
     if len(history):
-        fig.add_trace(_candlesticks(history))
-    fig.add_trace(_line(xs, [close, *(p.high for p in forecast.points)], "80% high", None))
-    fig.add_trace(
-        _line(xs, [close, *(p.low for p in forecast.points)], BAND_NAME, None, fill="tonexty")
-    )
-    fig.add_trace(
-        _line(xs, [close, *(p.median for p in forecast.points)], MEDIAN_NAME, MEDIAN_COLOR)
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[start_x],
-            y=[close],
-            mode="markers+text",
-            marker={"size": 9, "color": ACTUAL_COLOR},
-            text=["last close"],
-            textposition="top left",
-            name="last close",
-            hovertemplate="last close %{y:,.2f}<extra></extra>",
-        )
-    )
+        fig.add_trace(_candlesticks(history), row=1, col=1)
+        fig.add_trace(_volume_bars(history), row=2, col=1)
+    for trace in (
+        _line(xs, [close, *(p.high for p in forecast.points)], "80% high", None),
+        _line(xs, [close, *(p.low for p in forecast.points)], BAND_NAME, None, fill="tonexty"),
+        _line(xs, [close, *(p.median for p in forecast.points)], MEDIAN_NAME, MEDIAN_COLOR),
+        _last_close(start_x, close),
+    ):
+        fig.add_trace(trace, row=1, col=1)
     fig.add_shape(
         type="line",
         x0=start_x,
@@ -63,17 +74,47 @@ def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
         yref="paper",
         line={"dash": "dot", "color": PERSISTENCE_COLOR, "width": 1},
     )
+    fig.update_xaxes(rangeslider_visible=False)
+    fig.update_yaxes(title_text="price", row=1, col=1)
+    fig.update_yaxes(title_text="volume", row=2, col=1)
     fig.update_layout(
         title=f"{forecast.symbol} {forecast.interval}: last {len(history)} candles and "
         f"{step_words(len(forecast.points), forecast.interval)} forecast "
         f"({forecast.model.name}:{forecast.model.version})",
-        xaxis_rangeslider_visible=False,
-        yaxis_title="price",
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.12},
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
-        height=460,
+        height=580,
     )
     return fig
+
+
+def _last_close(x: object, close: float) -> go.Scatter:
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=[x],
+        y=[close],
+        mode="markers+text",
+        marker={"size": 9, "color": ACTUAL_COLOR},
+        text=["last close"],
+        textposition="top left",
+        name="last close",
+        hovertemplate="last close %{y:,.2f}<extra></extra>",
+    )
+
+
+def _volume_bars(history: pd.DataFrame) -> go.Bar:
+    """Each candle's volume, coloured as its candlestick (up: close at or above open)."""
+    import plotly.graph_objects as go
+
+    up = history["close"] >= history["open"]
+    return go.Bar(
+        x=history["open_time"],
+        y=history["volume"],
+        name=VOLUME_NAME,
+        marker={"color": [UP_COLOR if u else DOWN_COLOR for u in up]},
+        hovertemplate="volume %{y:,.1f}<extra></extra>",
+    )
 
 
 def _candlesticks(history: pd.DataFrame) -> go.Candlestick:
@@ -176,6 +217,95 @@ def _plain(
         fill=fill,
         fillcolor=BAND_COLOR if fill else None,
         showlegend=legend,
+    )
+
+
+def live_record_figure(record: LiveRecord, horizons: tuple[int, ...] = (1, 7)) -> go.Figure:
+    """One panel per horizon: each logged forecast's median and 80% interval at its target
+    candle, live and hindcast ones in their own style, over the actual closes."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from inference_app.model_card import ahead_words
+
+    fig = make_subplots(
+        rows=len(horizons),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=[
+            f"forecasts of the close {ahead_words(h, record.interval)} ahead" for h in horizons
+        ],
+        vertical_spacing=0.1,
+    )
+    actual = record.actuals()
+    shown: set[str] = set()
+    for row, h in enumerate(horizons, start=1):
+        fig.add_trace(
+            go.Scatter(
+                x=actual.index,
+                y=actual.to_numpy(),
+                name=ACTUAL_NAME,
+                legendgroup=ACTUAL_NAME,
+                showlegend=row == 1,
+                mode="lines",
+                line={"color": ACTUAL_COLOR, "width": 1.5},
+                meta={"horizon": h, "kind": "actual"},
+                hovertemplate="actual close %{y:,.2f}<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+        for kind in KIND_STYLES:
+            points = record.points(h, kind)
+            if points.empty:
+                continue
+            fig.add_trace(_logged(points, kind, h, legend=kind not in shown), row=row, col=1)
+            shown.add(kind)
+    fig.update_layout(
+        title=f"{record.symbol} {record.interval} {record.model}: logged forecasts vs what "
+        "happened",
+        height=330 * len(horizons),
+        legend={"orientation": "h", "y": -0.08},
+        margin={"l": 50, "r": 20, "t": 70, "b": 40},
+    )
+    return fig
+
+
+def _logged(points: pd.DataFrame, kind: str, horizon: int, *, legend: bool) -> go.Scatter:
+    import plotly.graph_objects as go
+
+    style = KIND_STYLES[kind]
+    median = points["median"].to_numpy()
+    return go.Scatter(
+        x=points["target_time"],
+        y=median,
+        name=KIND_NAMES[kind],
+        legendgroup=kind,
+        showlegend=legend,
+        mode="markers",
+        marker={"color": style["color"], "symbol": style["symbol"], "size": 7},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": points["high"].to_numpy() - median,
+            "arrayminus": median - points["low"].to_numpy(),
+            "color": style["band"],
+            "thickness": 4,
+            "width": 0,
+        },
+        meta={"horizon": horizon, "kind": kind},
+        customdata=list(
+            zip(
+                points["origin_time"].dt.strftime("%Y-%m-%d %H:%M"),
+                points["low"],
+                points["high"],
+                points["actual"],
+                strict=True,
+            )
+        ),
+        hovertemplate=f"{kind}, made at the close of %{{customdata[0]}}<br>median %{{y:,.2f}}, "
+        "80%: %{customdata[1]:,.2f} to %{customdata[2]:,.2f}<br>actual %{customdata[3]:,.2f}"
+        "<extra></extra>",
     )
 
 

@@ -33,6 +33,8 @@ from inference_app.serving import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from inference_app.live_record import OutcomeLog
+
 logger = logging.getLogger(__name__)
 
 MAX_DAYS = 30
@@ -203,6 +205,7 @@ class Forecaster:
         self._reload_every = reload_every
         self._loader = loader
         self._models: ModelLoader | None = None
+        self._log: OutcomeLog | None = None
 
     @property
     def store(self) -> FeatureStore:
@@ -222,6 +225,15 @@ class Forecaster:
             extra = {"loader": self._loader} if self._loader else {}
             self._models = ModelLoader(self._registry, reload_every=self._reload_every, **extra)
         return self._models
+
+    @property
+    def log(self) -> OutcomeLog:
+        """The scored forecasts of the prediction log, read at most every reload_every."""
+        if self._log is None:
+            from inference_app.live_record import OutcomeLog
+
+            self._log = OutcomeLog(self.store, self.interval, read_every=self._reload_every)
+        return self._log
 
     def symbols(self) -> list[str]:
         """The symbols whose features the store holds at this interval."""

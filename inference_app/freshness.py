@@ -87,6 +87,11 @@ def format_time(moment: datetime, interval: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def days_since(moment: datetime, now: datetime) -> int:
+    """Whole days from `moment` to `now` (negative for a clock set before it)."""
+    return (now - moment) // timedelta(days=1)
+
+
 def describe_age(age: timedelta) -> str:
     """'12 hours ago', '3 days ago', 'in 2 hours' for a clock set before the data."""
     seconds = age.total_seconds()

@@ -1,4 +1,5 @@
-"""The KPI row: last close, 24 h and 7 d change, 30 d high / low and volume, from candles."""
+"""The KPI row: last close with its candle's high and low, 24 h and 7 d change, 30 d high / low
+and volume, from candles."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class MarketSummary:
     """Headline numbers of a series at its last closed candle (None where history is short)."""
 
     last_close: float
+    last_high: float  # of the last closed candle
+    last_low: float
     change_24h: float | None
     change_7d: float | None
     high_30d: float
@@ -33,6 +36,8 @@ def summarize(candles: pd.DataFrame) -> MarketSummary:
     volume = float(last["volume"])
     return MarketSummary(
         last_close=float(last["close"]),
+        last_high=float(last["high"]),
+        last_low=float(last["low"]),
         change_24h=_change(frame, last_time - timedelta(days=1)),
         change_7d=_change(frame, last_time - timedelta(days=7)),
         high_30d=float(month["high"].max()),

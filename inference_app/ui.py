@@ -65,9 +65,24 @@ def build_app(
                 table = gr.Dataframe(label="Forecast", elem_id="forecast-table", interactive=False)
                 card = gr.Markdown(elem_id="model-card")
         with gr.Tab("Track record"):
-            record_text = gr.Markdown()
-            record_chart = gr.Plot(label="Walk-forward backtest", elem_id="track-chart")
-            record_table = gr.Dataframe(label="Error vs persistence", interactive=False)
+            live_text = gr.Markdown(elem_id="live-text")
+            live_chart = gr.Plot(
+                label="Logged forecasts vs what happened", elem_id="live-chart", visible=False
+            )
+            live_table = gr.Dataframe(
+                label="Rolling figures of the scored forecasts vs no change from the same origins",
+                elem_id="live-table",
+                interactive=False,
+                visible=False,
+            )
+            gr.Markdown("### Test-period backtest (walk-forward, frozen at training)")
+            backtest_text = gr.Markdown(elem_id="backtest-text")
+            backtest_chart = gr.Plot(label="Test-period backtest", elem_id="backtest-chart")
+            backtest_table = gr.Dataframe(
+                label="Test-period error vs persistence",
+                elem_id="backtest-table",
+                interactive=False,
+            )
         with gr.Tab("Data"):
             data_text = gr.Markdown(elem_id="freshness")
             candles = gr.Dataframe(label="Latest candles", interactive=False)
@@ -80,9 +95,12 @@ def build_app(
             chart,
             table,
             card,
-            record_chart,
-            record_table,
-            record_text,
+            live_text,
+            live_chart,
+            live_table,
+            backtest_text,
+            backtest_chart,
+            backtest_table,
             data_text,
             candles,
             features,
@@ -132,16 +150,23 @@ def build_app(
 
 
 def page_values(page: Page) -> tuple:
-    """The page in the order of the app's page outputs."""
+    """The page in the order of the app's page outputs; the live chart and table only show
+    when the prediction log has scored forecasts of the model."""
+    import gradio as gr
+
+    live = page.live_chart is not None
     return (
         page.message,
         page.kpis,
         page.chart,
         page.table,
         page.card,
-        page.record_chart,
-        page.record_table,
-        page.record_text,
+        page.live_text,
+        gr.Plot(page.live_chart, visible=live),
+        gr.Dataframe(page.live_table, visible=live),
+        page.backtest_text,
+        page.backtest_chart,
+        page.backtest_table,
         page.data_text,
         page.candles,
         page.features,

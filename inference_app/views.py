@@ -6,15 +6,16 @@ import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
 from candlecast.errors import CandlecastError
 from feature_pipeline.groups import CANDLES, FEATURES
-from inference_app import charts, model_card
+from inference_app import charts, live_record, model_card
 from inference_app.forecaster import Forecast, Forecaster
-from inference_app.freshness import format_time
+from inference_app.freshness import Freshness, days_since, describe_age, format_time
 from inference_app.market import (
     CANDLES_FOR_SUMMARY,
     MarketSummary,
@@ -23,7 +24,7 @@ from inference_app.market import (
     format_volume,
     summarize,
 )
-from inference_app.serving import BEST
+from inference_app.serving import BEST, UNTRAINED, LoadedModel
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -45,13 +46,18 @@ class Page:
     chart: go.Figure | None = None
     table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TABLE_COLUMNS))
     card: str = ""
-    record_chart: go.Figure | None = None
-    record_table: pd.DataFrame = field(default_factory=pd.DataFrame)
-    record_text: str = ""
+    live_text: str = ""  # the live track record, from the prediction log
+    live_chart: go.Figure | None = None  # None: nothing scored, the tab shows the line alone
+    live_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    backtest_text: str = ""  # the walk-forward backtest of the test period, frozen at training
+    backtest_chart: go.Figure | None = None
+    backtest_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     data_text: str = ""
     candles: pd.DataFrame = field(default_factory=pd.DataFrame)
     features: pd.DataFrame = field(default_factory=pd.DataFrame)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # raw candles, oldest first
+    summary: MarketSummary | None = None
+    freshness: Freshness | None = None  # of the candles
     forecast: Forecast | None = None
 
     @property
@@ -90,8 +96,13 @@ def build_page(forecaster: Forecaster, symbol: str | None, days: Any, model: str
     if symbol:
         fill_data(page, forecaster, symbol)
         fill_forecast(page, forecaster, symbol, days, model)
+    if page.summary is not None:
+        now = forecaster.settings.clock()
+        page.kpis = kpi_html(page.summary, status_cards(page.freshness, page.forecast, now))
     page.chart = page.chart or charts.message_figure(_first_error(page) or "nothing to show yet")
-    page.record_chart = page.record_chart or charts.message_figure("no track record to show")
+    page.backtest_chart = page.backtest_chart or charts.message_figure(
+        "no test-period backtest to show"
+    )
     return page
 
 
@@ -104,8 +115,9 @@ def fill_data(page: Page, forecaster: Forecaster, symbol: str) -> None:
         return
     page.history = candles
     page.candles = _newest_first(candles, DATA_ROWS)
-    page.kpis = kpi_html(summarize(candles))
-    lines = [f"**candles:** {forecaster.rows_freshness(symbol, candles).describe()}"]
+    page.summary = summarize(candles)
+    page.freshness = forecaster.rows_freshness(symbol, candles)
+    lines = [f"**candles:** {page.freshness.describe()}"]
     features = guarded(page, "features", lambda: forecaster.latest(FEATURES, symbol, DATA_ROWS))
     if features is not None:
         page.features = _newest_first(features, DATA_ROWS)
@@ -135,23 +147,88 @@ def fill_forecast(
     page.table = forecast_table(forecast)
     page.card = model_card.model_card(loaded, best=is_best, age=age_words(forecast))
     page.chart = charts.forecast_figure(page.history, forecast)
-    backtest = loaded.backtest()
-    records = model_card.track_records(backtest, forecaster.interval)
-    if records:
-        page.record_chart = charts.track_record_figure(
-            records,
-            f"{loaded.label}: walk-forward forecasts vs what happened",
-            forecaster.interval,
+    guarded(page, "live track record", lambda: fill_live(page, forecaster, symbol, loaded))
+    fill_backtest(page, loaded, forecaster.interval)
+
+
+def fill_live(page: Page, forecaster: Forecaster, symbol: str, loaded: LoadedModel) -> None:
+    """The chosen model's logged forecasts vs what happened, its rolling figures vs no change,
+    the monitor's verdict on the served model, and the served model's age."""
+    served = forecaster.model(symbol)
+    outcomes, excluded = forecaster.log.scored(symbol)
+    record = live_record.live_record(
+        outcomes,
+        symbol=symbol,
+        interval=forecaster.interval,
+        model=loaded.version.name,
+        served=served.version.name,
+        excluded_in_sample=excluded,
+    )
+    age = served_words(served, forecaster.settings.clock())
+    if record.empty:
+        page.live_text = live_record.empty_words(record, age)
+        return
+    page.live_text = live_record.record_words(record, age)
+    page.live_chart = charts.live_record_figure(record, live_record.RECORD_HORIZONS)
+    page.live_table = live_record.rolling_table(record)
+
+
+def fill_backtest(page: Page, loaded: LoadedModel, interval: str) -> None:
+    """The walk-forward forecasts of the model's test period, saved with it at training."""
+    records = model_card.track_records(loaded.backtest(), interval)
+    if not records:
+        page.backtest_text = f"{loaded.label} has no walk-forward backtest saved with it."
+        return
+    page.backtest_chart = charts.track_record_figure(
+        records,
+        f"{loaded.label}: walk-forward forecasts of its test period vs what happened",
+        interval,
+    )
+    page.backtest_table = model_card.error_table(loaded.metrics)
+    page.backtest_text = (
+        "Frozen at training. Each point is a forecast made with data up to its origin only: "
+        "baselines as they run, a network frozen or refitted on data up to its refit origin; "
+        'persistence ("no change") and its empirical band are scored on the same origins. A '
+        "ratio below 1 means the model's error (or interval score) was smaller."
+    )
+
+
+def served_words(served: LoadedModel, now: datetime) -> str:
+    """'btcusdt-1d-garch version 2, fitted on candles through 2025-12-01: 36 days old'."""
+    until = served.trained_until
+    if served.role == UNTRAINED or until is None:
+        return f"{served.version.name}, untrained (no change with the empirical band of past moves)"
+    return (
+        f"{served.version.name} version {served.version.version}, fitted on candles through "
+        f"{until:%Y-%m-%d}: {_days(days_since(until, now))} old"
+    )
+
+
+def status_cards(
+    freshness: Freshness | None, forecast: Forecast | None, now: datetime
+) -> list[tuple[str, str]]:
+    """The KPI cards beside the forecast: the last closed candle and how old it is, the model's
+    age in days since its last fitting candle."""
+    cards = []
+    if freshness is not None:
+        cards.append(
+            (
+                "last closed candle",
+                f"{freshness.data_through} (closed {describe_age(freshness.age)})",
+            )
         )
-        page.record_table = model_card.error_table(loaded.metrics)
-        page.record_text = (
-            "Each point is a forecast made with data up to its origin only: baselines as they "
-            "run, a network frozen or refitted on data up to its refit origin; persistence "
-            '("no change") and its empirical band are scored on the same origins. A ratio below '
-            "1 means the model's error (or interval score) was smaller."
-        )
-    else:
-        page.record_text = f"{loaded.label} has no walk-forward backtest saved with it."
+    if forecast is not None:
+        until = forecast.age.trained_until
+        if until is None:
+            cards.append(("model age", "untrained (no change)"))
+        else:
+            age = f"{_days(days_since(until, now))} (fitted through {until:%Y-%m-%d})"
+            cards.append(("model age", age))
+    return cards
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'' if count == 1 else 's'}"
 
 
 def age_words(forecast: Forecast) -> str | None:
@@ -179,10 +256,12 @@ def forecast_table(forecast: Forecast) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def kpi_html(summary: MarketSummary) -> str:
-    """The KPI row as small HTML cards."""
+def kpi_html(summary: MarketSummary, extra: list[tuple[str, str]] | None = None) -> str:
+    """The KPI row as small HTML cards, then the `extra` (label, value) cards."""
     cards = [
         ("last close", format_price(summary.last_close)),
+        ("last candle high", format_price(summary.last_high)),
+        ("last candle low", format_price(summary.last_low)),
         ("24 h change", format_change(summary.change_24h)),
         ("7 d change", format_change(summary.change_7d)),
         ("30 d high", format_price(summary.high_30d)),
@@ -191,6 +270,7 @@ def kpi_html(summary: MarketSummary) -> str:
             "volume",
             format_volume(summary.volume) + f" ({format_change(summary.volume_vs_30d)} vs 30 d)",
         ),
+        *(extra or []),
     ]
     items = "".join(
         f'<div class="kpi" style="{_CARD_STYLE}"><div style="font-size:0.8em;opacity:0.7">'

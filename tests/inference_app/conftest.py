@@ -1,7 +1,9 @@
-"""Session fixtures: one real store + registry with a tiny trained MLP, and a served app."""
+"""Session fixtures: one real store + registry with a tiny trained MLP, and a served app; the
+live loop's replay home served too; Debian's chromium for the browser tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,45 @@ def app_url(settings: Settings):
     url = serve(demo, host="127.0.0.1", port=free_port())
     yield url
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def replay_settings(replay_home: Path) -> Settings:
+    """Settings over the replay's home at the demo's clock (the 2026-01-05 candle closed)."""
+    return Settings(home=replay_home, now=NOW, symbols=SYMBOLS)
+
+
+@pytest.fixture(scope="session")
+def replay_url(replay_settings: Settings) -> Iterator[str]:
+    """The app over the replay's home, served by a real Gradio server on a free local port."""
+    from inference_app.app import serve
+    from inference_app.ui import build_app
+
+    demo = build_app(replay_settings)
+    url = serve(demo, host="127.0.0.1", port=free_port())
+    yield url
+    demo.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

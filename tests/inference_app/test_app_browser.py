@@ -7,33 +7,12 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TIMEOUT_MS = 60_000
 SCREENSHOTS = Path(os.environ.get("CANDLECAST_TEST_SCREENSHOTS", "/tmp"))
 TRACES = """() => document.querySelector('#forecast-chart .js-plotly-plot')
     .data.map(t => ({name: t.name, points: t.x.length}))"""
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -60,13 +39,17 @@ def forecast_with(page, control: str, value: str, until: str) -> None:
 
 
 def test_page_shows_history_and_forecast(page) -> None:
-    """It draws the last 50 candles, the last close and a 7-day median and band on load."""
+    """It draws the last 50 candles with their volume, the last close and a 7-day median and
+    band on load; the KPI row has the last candle's high and low, its age and the model's."""
     shown = traces(page)
-    assert shown["close"] == 50
+    assert shown["close"] == 50 and shown["volume"] == 50
     assert shown["last close"] == 1
     assert shown["forecast median"] == 8  # the last close, then 7 days
     assert shown["80% interval"] == 8
-    assert "last close" in page.inner_text("#kpi-row")
+    kpis = page.inner_text("#kpi-row")
+    for label in ("last close", "last candle high", "last candle low", "model age"):
+        assert label in kpis
+    assert "2026-01-05 (closed 12 hours ago)" in kpis
     assert "btcusdt-1d-" in page.inner_text("#model-card")
 
 
@@ -100,12 +83,15 @@ def test_unknown_symbol_shows_a_message(page) -> None:
 
 
 def test_track_record_and_data_tabs(page) -> None:
-    """It shows the walk-forward chart with persistence and the latest rows with freshness."""
+    """It says the prediction log is empty in one line, shows the test-period backtest with
+    persistence, and the latest rows with their freshness."""
     page.get_by_role("tab", name="Track record").click()
-    page.wait_for_selector("#track-chart .js-plotly-plot")
+    page.wait_for_selector("#backtest-chart .js-plotly-plot")
     names = page.evaluate(
-        "() => document.querySelector('#track-chart .js-plotly-plot').data.map(t => t.name)"
+        "() => document.querySelector('#backtest-chart .js-plotly-plot').data.map(t => t.name)"
     )
     assert {"actual", "model", "persistence"} <= set(names)
+    assert "are scored in the prediction log yet" in page.inner_text("#live-text")
+    assert not page.locator("#live-chart").is_visible()
     page.get_by_role("tab", name="Data").click()
     assert "data through 2026-01-05" in page.inner_text("#freshness")

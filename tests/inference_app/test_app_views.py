@@ -28,9 +28,11 @@ def test_full_page(forecaster: Forecaster) -> None:
     assert "**Why it is served:** " in page.card and "the selection period" in page.card
     assert "candles through 2026-01-05 (0 candles before this forecast's origin)" in page.card
     assert "test period" in page.card and "interval score" in page.card
-    assert {t.name for t in page.chart.data} >= {"close", "forecast median", "80% interval"}
-    assert {t.name for t in page.record_chart.data} >= {"actual", "model", "persistence"}
-    assert list(page.record_table["horizon"]) == [1, 3, 7, 14, 30]
+    assert {t.name for t in page.chart.data} >= {"close", "volume", "forecast median"}
+    assert {t.name for t in page.backtest_chart.data} >= {"actual", "model", "persistence"}
+    assert list(page.backtest_table["horizon"]) == [1, 3, 7, 14, 30]
+    assert page.live_chart is None and "\n" not in page.live_text
+    assert f"No forecasts of {served.name} are scored in the prediction log yet" in page.live_text
     assert len(page.candles) == 20 and page.candles["open_time"].iloc[0] == "2026-01-05 00:00"
     assert "data through 2026-01-05" in page.data_text
 
