@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,12 @@ from daily_pipeline.groups import KINDS, LIVE, OUTCOMES
 from daily_pipeline.predictions import PERSISTENCE
 from feature_pipeline.sync import read_or_empty
 from feature_store.base import FeatureStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from feature_store.base import ModelVersion
+    from training_pipeline.retrain import Health
 
 WINDOWS = (30, 90)
 HORIZONS = (1, 3, 7, 14, 30)
@@ -220,3 +226,22 @@ def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def live_health(store: FeatureStore) -> Callable[[str, str, ModelVersion], Health]:
+    """The live monitor's verdict on a served version, from its own scored forecasts only.
+
+    Forecasts an older version of the same name made are left out, so a version refitted
+    because it was degraded is judged on what it forecast, not on its predecessor's misses.
+    """
+    from training_pipeline.retrain import Health
+
+    def check(symbol: str, interval: str, served: ModelVersion) -> Health:
+        outcomes, excluded = scored(store, symbol, interval)
+        own = (outcomes["model"] != served.name) | (outcomes["version"] == served.version)
+        report = monitor_series(
+            outcomes.loc[own], symbol, interval, served.name, excluded_in_sample=excluded
+        )
+        return Health(report.degraded, report.note)
+
+    return check

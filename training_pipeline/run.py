@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -91,15 +92,21 @@ def run(
     interval: str | None = None,
     config: TrainConfig = DEFAULT,
     progress: bool = True,
+    extra: Mapping[str, Any] | None = None,
 ) -> TrainReport:
-    """Train, select, refit and register every series of `symbols` (default: the settings')."""
+    """Train, select, refit and register every series of `symbols` (default: the settings').
+
+    `extra` is metadata added to every version the run registers (e.g. why a retrain ran).
+    """
     from training_pipeline.fit import device_name
 
     device = device_name()
     interval = interval or settings.interval
     started = time.time()
     reports = [
-        train_series(store, registry, symbol, interval, config, device, started, progress)
+        train_series(
+            store, registry, symbol, interval, config, device, started, progress, extra=extra
+        )
         for symbol in symbols or settings.symbols
     ]
     return TrainReport(reports)
@@ -114,6 +121,8 @@ def train_series(
     device: str,
     started: float,
     progress: bool,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> SeriesReport:
     """The recipe of the module docstring for one series."""
     view = load_feature_view(store, symbol, interval)
@@ -141,7 +150,7 @@ def train_series(
         served_test = walk_forward(view, splits.test, forecast, test)
     served_bundle = refit(chosen, data, config, len(view.frame) - 1, device=device)
 
-    run_info = {"run": datetime.fromtimestamp(started, UTC).isoformat()}
+    run_info = {**(extra or {}), "run": datetime.fromtimestamp(started, UTC).isoformat()}
     versions = [
         register(
             registry,
@@ -159,7 +168,13 @@ def train_series(
         registry,
         served,
         role="served",
-        extra={**run_info, "decision": sentence, "refit_every": config.refit_every},
+        # The whole config, so that a retrain (training_pipeline.retrain) can run it again.
+        extra={
+            **run_info,
+            "decision": sentence,
+            "refit_every": config.refit_every,
+            "config": config.to_dict(),
+        },
     )
     return SeriesReport(
         symbol, interval, device, view.data_version(), periods, decision, served_version, versions

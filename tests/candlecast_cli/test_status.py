@@ -57,6 +57,7 @@ def test_it_reports_an_empty_store(home: Path, capsys: pytest.CaptureFixture[str
         "store": {"backend": "local", "uri": str((home / "store").resolve())},
         "feature_groups": [],
         "models": [],
+        "served": [],
     }
     assert not home.exists()
 
