@@ -22,3 +22,31 @@ def quiet_sdks() -> None:
     for name in SDK_LOGGERS:
         sdk = logging.getLogger(name)
         sdk.setLevel(max(sdk.getEffectiveLevel(), logging.WARNING))
+
+
+class _Stdout(logging.StreamHandler):
+    """Writes to whatever sys.stdout is when a record arrives (Lambda sends it to CloudWatch)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+def lambda_logging(name: str) -> logging.Logger:
+    """A Lambda entry point's logging: logger `name` writes its messages (JSON lines) at INFO to
+    stdout, other modules log warnings to stderr, and the SDKs never log bodies or headers."""
+    logger = logging.getLogger(name)
+    if not logger.handlers:
+        stream = _Stdout()
+        stream.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(stream)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    quiet_sdks()  # their DEBUG logs hold request headers and bodies (secrets)
+    return logger

@@ -1,4 +1,5 @@
-"""Deploy the daily job to AWS: the Lambda function from an image, its schedule, DLQ and permission.
+"""Deploy to AWS: the daily job's Lambda function from its image, its schedule, DLQ and
+permission, and (with a training image) the weekly retrain's function, rule and permission.
 
 Every resource is compared with what exists first, so a second deploy changes nothing; the plan
 is the list of `Change`s and `--dry-run` only computes it.
@@ -14,7 +15,7 @@ from typing import Any
 
 from candlecast.errors import CandlecastError, SettingsError
 from candlecast.settings import Settings
-from candlecast_aws.schedule import Schedule
+from candlecast_aws.schedule import DAILY, TRAIN, Schedule, ScheduledRule
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,15 @@ CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 LAMBDA_HOME = "/tmp/candlecast"  # the only writable folder in a Lambda
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_TIMEOUT_S = 300
+# The retrain fits networks on CPU: Lambda's most memory (which also brings its most vCPUs, 6)
+# and its longest timeout; benchmarks/retrain.py measures a refit against both.
+DEFAULT_TRAIN_FUNCTION = "candlecast-retrain"
+DEFAULT_TRAIN_MEMORY_MB = 10240
+DEFAULT_TRAIN_TIMEOUT_S = 900
+DESCRIPTIONS = {
+    DAILY: "candlecast daily job: closed Binance candles -> feature store",
+    TRAIN: "candlecast weekly retrain: refit served models that are old or degraded",
+}
 _FORBIDDEN_ENV = {"HOPSWORKS_API_KEY": "HOPSWORKS_API_KEY_SECRET=<secret name>"}
 
 
@@ -30,8 +40,28 @@ class DeployError(CandlecastError):
 
 
 @dataclass(frozen=True)
+class Function:
+    """One Lambda function of the deploy and the schedule rule that invokes it."""
+
+    kind: str  # daily | train
+    name: str
+    image_uri: str
+    memory_mb: int
+    timeout_s: int
+    schedule: ScheduledRule
+
+    @property
+    def permission_id(self) -> str:
+        return f"{self.schedule.rule_name}-invoke"
+
+
+@dataclass(frozen=True)
 class DeployRequest:
-    """What to deploy: the image, the function's settings and the schedule."""
+    """What to deploy: the images, the functions' settings and the schedule.
+
+    The daily function always; the retrain function when `train_image_uri` is given. Both get
+    the same environment (the same store, registry and secrets).
+    """
 
     image_uri: str
     function_name: str
@@ -41,9 +71,41 @@ class DeployRequest:
     memory_mb: int = DEFAULT_MEMORY_MB
     timeout_s: int = DEFAULT_TIMEOUT_S
     environment: Mapping[str, str] = field(default_factory=dict)
+    train_image_uri: str | None = None
+    train_function_name: str = DEFAULT_TRAIN_FUNCTION
+    train_memory_mb: int = DEFAULT_TRAIN_MEMORY_MB
+    train_timeout_s: int = DEFAULT_TRAIN_TIMEOUT_S
 
     def __post_init__(self) -> None:
         _arn_part(self.role_arn, 4)  # a malformed role ARN fails before any AWS call
+        if self.train_image_uri is not None and self.train_function_name == self.function_name:
+            raise SettingsError(
+                f"--train-function-name {self.train_function_name!r} is the daily function's "
+                "name; give the retrain function its own (default candlecast-retrain)"
+            )
+        self.functions()  # a schedule without a rule for a deployed function fails here
+
+    def functions(self) -> tuple[Function, ...]:
+        """The functions to deploy, daily first, each with its rule."""
+        daily = Function(
+            DAILY,
+            self.function_name,
+            self.image_uri,
+            self.memory_mb,
+            self.timeout_s,
+            self.schedule.for_function(DAILY),
+        )
+        if self.train_image_uri is None:
+            return (daily,)
+        train = Function(
+            TRAIN,
+            self.train_function_name,
+            self.train_image_uri,
+            self.train_memory_mb,
+            self.train_timeout_s,
+            self.schedule.for_function(TRAIN),
+        )
+        return daily, train
 
     @property
     def account(self) -> str:
@@ -53,23 +115,17 @@ class DeployRequest:
     def partition(self) -> str:
         return _arn_part(self.role_arn, 1)
 
-    @property
-    def function_arn(self) -> str:
+    def function_arn(self, name: str) -> str:
         prefix = f"arn:{self.partition}:lambda:{self.region}:{self.account}"
-        return f"{prefix}:function:{self.function_name}"
+        return f"{prefix}:function:{name}"
 
-    @property
-    def rule_arn(self) -> str:
+    def rule_arn(self, rule_name: str) -> str:
         prefix = f"arn:{self.partition}:events:{self.region}:{self.account}"
-        return f"{prefix}:rule/{self.schedule.rule_name}"
+        return f"{prefix}:rule/{rule_name}"
 
     @property
     def queue_arn(self) -> str:
         return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{self.schedule.queue_name}"
-
-    @property
-    def permission_id(self) -> str:
-        return f"{self.schedule.rule_name}-invoke"
 
     def function_environment(self) -> dict[str, str]:
         """The Lambda's environment: CANDLECAST_HOME in /tmp plus the given variables."""
@@ -123,10 +179,20 @@ def check_environment(environment: Mapping[str, str]) -> dict[str, str]:
 
 
 def deploy(request: DeployRequest, clients: AwsClients, *, dry_run: bool = False) -> list[Change]:
-    """Bring the AWS resources to the request; what changed (or would change, with dry_run)."""
+    """Bring the AWS resources to the request; what changed (or would change, with dry_run).
+
+    The shared dead-letter queue first, then per function: itself, its rule, the rule's
+    permission to invoke it and the rule's targets.
+    """
+    steps = [lambda: _queue(request, clients)]
+    for function in request.functions():
+        steps += [
+            lambda resource=resource, function=function: resource(request, function, clients)
+            for resource in _FUNCTION_RESOURCES
+        ]
     changes = []
-    for resource in _RESOURCES:
-        change, apply = _call(resource, request, clients)
+    for step in steps:
+        change, apply = _guard(None, step)
         if change.action != UNCHANGED and not dry_run:
             logger.info("deploy: %s", change)
             _guard(change, lambda apply=apply: apply())
@@ -153,47 +219,49 @@ def _queue(request: DeployRequest, clients: AwsClients) -> _Step:
 
 
 def _queue_attributes(request: DeployRequest) -> dict[str, str]:
-    """The queue's settings plus a policy that lets the rule send undeliverable events to it."""
+    """The queue's settings plus a policy that lets each rule of the schedule (deployed now or
+    not, so the policy does not depend on the options) send undeliverable events to it."""
     policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": f"{request.schedule.rule_name}-dead-letters",
+                "Sid": f"{rule.rule_name}-dead-letters",
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": "sqs:SendMessage",
                 "Resource": request.queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": request.rule_arn}},
+                "Condition": {"ArnEquals": {"aws:SourceArn": request.rule_arn(rule.rule_name)}},
             }
+            for rule in request.schedule.rules
         ],
     }
     extra = {k: v for k, v in request.schedule.dead_letter_queue.items() if k != "QueueName"}
     return {**extra, "Policy": json.dumps(policy, sort_keys=True)}
 
 
-def _function(request: DeployRequest, clients: AwsClients) -> _Step:
-    lam, name = clients.lambda_, request.function_name
+def _function(request: DeployRequest, function: Function, clients: AwsClients) -> _Step:
+    lam, name = clients.lambda_, function.name
     config = {
         "Role": request.role_arn,
-        "MemorySize": request.memory_mb,
-        "Timeout": request.timeout_s,
+        "MemorySize": function.memory_mb,
+        "Timeout": function.timeout_s,
         "Environment": {"Variables": request.function_environment()},
     }
     try:
         current = lam.get_function(FunctionName=name)
     except lam.exceptions.ResourceNotFoundException:
         return Change("lambda function", name, CREATE), lambda: _create_function(
-            request, lam, config
+            function, lam, config
         )
     existing = current["Configuration"]
     differ = [k for k, v in config.items() if not _same(existing.get(k), v)]
-    new_image = current.get("Code", {}).get("ImageUri") != request.image_uri
+    new_image = current.get("Code", {}).get("ImageUri") != function.image_uri
     fields = (["ImageUri"] if new_image else []) + differ
     action = UPDATE if fields else UNCHANGED
 
     def apply() -> None:
         if new_image:
-            lam.update_function_code(FunctionName=name, ImageUri=request.image_uri)
+            lam.update_function_code(FunctionName=name, ImageUri=function.image_uri)
             lam.get_waiter("function_updated_v2").wait(FunctionName=name)
         if differ:
             lam.update_function_configuration(FunctionName=name, **config)
@@ -202,20 +270,20 @@ def _function(request: DeployRequest, clients: AwsClients) -> _Step:
     return Change("lambda function", name, action, tuple(fields)), apply
 
 
-def _create_function(request: DeployRequest, lam: Any, config: dict[str, Any]) -> None:
+def _create_function(function: Function, lam: Any, config: dict[str, Any]) -> None:
     lam.create_function(
-        FunctionName=request.function_name,
+        FunctionName=function.name,
         PackageType="Image",
-        Code={"ImageUri": request.image_uri},
-        Description="candlecast daily job: closed Binance candles -> feature store",
+        Code={"ImageUri": function.image_uri},
+        Description=DESCRIPTIONS[function.kind],
         **config,
     )
-    lam.get_waiter("function_active_v2").wait(FunctionName=request.function_name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=function.name)
 
 
-def _rule(request: DeployRequest, clients: AwsClients) -> _Step:
-    events, wanted = clients.events, request.schedule.rule
-    name = request.schedule.rule_name
+def _rule(request: DeployRequest, function: Function, clients: AwsClients) -> _Step:
+    events, wanted = clients.events, function.schedule.rule
+    name = function.schedule.rule_name
     try:
         current = events.describe_rule(Name=name)
     except events.exceptions.ResourceNotFoundException:
@@ -225,25 +293,26 @@ def _rule(request: DeployRequest, clients: AwsClients) -> _Step:
     return change, lambda: events.put_rule(**wanted)
 
 
-def _permission(request: DeployRequest, clients: AwsClients) -> _Step:
-    lam, sid = clients.lambda_, request.permission_id
-    current = _statement(lam, request.function_name, sid)
+def _permission(request: DeployRequest, function: Function, clients: AwsClients) -> _Step:
+    lam, sid = clients.lambda_, function.permission_id
+    rule_arn = request.rule_arn(function.schedule.rule_name)
+    current = _statement(lam, function.name, sid)
     source = (current or {}).get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
 
     def apply() -> None:
         if current is not None:
-            lam.remove_permission(FunctionName=request.function_name, StatementId=sid)
+            lam.remove_permission(FunctionName=function.name, StatementId=sid)
         lam.add_permission(
-            FunctionName=request.function_name,
+            FunctionName=function.name,
             StatementId=sid,
             Action="lambda:InvokeFunction",
             Principal="events.amazonaws.com",
-            SourceArn=request.rule_arn,
+            SourceArn=rule_arn,
         )
 
     if current is None:
         return Change("invoke permission", sid, CREATE), apply
-    action = UNCHANGED if source == request.rule_arn else UPDATE
+    action = UNCHANGED if source == rule_arn else UPDATE
     return Change(
         "invoke permission", sid, action, () if action == UNCHANGED else ("SourceArn",)
     ), apply
@@ -257,9 +326,11 @@ def _statement(lam: Any, function_name: str, sid: str) -> dict[str, Any] | None:
     return next((s for s in policy.get("Statement", []) if s.get("Sid") == sid), None)
 
 
-def _targets(request: DeployRequest, clients: AwsClients) -> _Step:
-    events, rule = clients.events, request.schedule.rule_name
-    wanted = request.schedule.rendered_targets(request.function_arn, request.queue_arn)
+def _targets(request: DeployRequest, function: Function, clients: AwsClients) -> _Step:
+    events, rule = clients.events, function.schedule.rule_name
+    wanted = function.schedule.rendered_targets(
+        request.function_arn(function.name), request.queue_arn
+    )
     try:
         current = {t["Id"]: t for t in events.list_targets_by_rule(Rule=rule)["Targets"]}
     except events.exceptions.ResourceNotFoundException:
@@ -277,7 +348,7 @@ def _targets(request: DeployRequest, clients: AwsClients) -> _Step:
     return change, apply
 
 
-_RESOURCES = (_queue, _function, _rule, _permission, _targets)
+_FUNCTION_RESOURCES = (_function, _rule, _permission, _targets)
 
 
 def _same(current: Any, wanted: Any) -> bool:
@@ -292,10 +363,6 @@ def _same(current: Any, wanted: Any) -> bool:
     if isinstance(wanted, str) and isinstance(current, int | float):
         return str(current) == wanted
     return current == wanted
-
-
-def _call(resource: Callable[..., _Step], request: DeployRequest, clients: AwsClients) -> _Step:
-    return _guard(None, lambda: resource(request, clients))
 
 
 def _guard(change: Change | None, action: Callable[[], Any]) -> Any:

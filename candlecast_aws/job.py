@@ -194,11 +194,11 @@ def handle(
     """
     deadline = Deadline.after(remaining_ms)
     try:
-        settings = load_settings(env, parse_event(event), lambda: _client("secretsmanager"))
+        settings = load_settings(env, parse_event(event), lambda: aws_client("secretsmanager"))
         store = _open_store(settings)
         registry = _open_registry(settings)
     except PERMANENT as error:
-        return _rejected(error)
+        return rejected(error)
     except CandlecastError as error:
         logger.error(json.dumps({"event": "daily-failed", "ok": False, "error": str(error)}))
         raise
@@ -207,7 +207,7 @@ def handle(
         logger.info(json.dumps({"event": "daily-symbol", "now": summary["now"], **line}))
     failed = [s["symbol"] for s in summary["symbols"] if s["status"] == "error"]
     run_line = {"event": "daily-run", "ok": summary["ok"], "seconds": summary["seconds"]}
-    logger.info(json.dumps({**run_line, "budget_s": _round(deadline.seconds), "failed": failed}))
+    logger.info(json.dumps({**run_line, "budget_s": round_s(deadline.seconds), "failed": failed}))
     if not summary["ok"]:
         raise DailyRunFailed(summary)
     return summary
@@ -277,7 +277,7 @@ def _sources(settings: Settings) -> Callable[[float | None], CandleSource]:
     """A factory of one Binance source per symbol (archived when CANDLECAST_RAW_BUCKET is set)."""
     from feature_pipeline.source import open_source
 
-    s3 = _client("s3") if settings.raw_bucket else None  # one client: boto3 clients are shared
+    s3 = aws_client("s3") if settings.raw_bucket else None  # one client: boto3 clients are shared
 
     def open_for(deadline: float | None) -> CandleSource:
         source = open_source(settings, deadline=deadline)
@@ -316,7 +316,9 @@ def _not_finished(symbol: str, interval: str, deadline: Deadline) -> SymbolResul
     )
 
 
-def _rejected(error: CandlecastError) -> dict[str, Any]:
+def rejected(
+    error: CandlecastError, job: str = "daily", items: str = "symbols", log: logging.Logger = logger
+) -> dict[str, Any]:
     """The result of a run that cannot work as configured: logged, returned, not retried."""
     result = {
         "ok": False,
@@ -324,15 +326,17 @@ def _rejected(error: CandlecastError) -> dict[str, Any]:
         "error": str(error),
         "error_type": type(error).__name__,
     }
-    logger.error(json.dumps({"event": "daily-rejected", **result}))
-    return {**result, "symbols": []}
+    log.error(json.dumps({"event": f"{job}-rejected", **result}))
+    return {**result, items: []}
 
 
-def _round(seconds: float | None) -> float | None:
+def round_s(seconds: float | None) -> float | None:
+    """Seconds to one decimal for the log lines (None stays None)."""
     return None if seconds is None else round(seconds, 1)
 
 
-def _client(service: str) -> Any:
+def aws_client(service: str) -> Any:
+    """A boto3 client with the environment's region, credentials and endpoint."""
     import boto3
 
     return boto3.client(service)

@@ -1,4 +1,5 @@
-"""`candlecast deploy aws`: the daily Lambda, its EventBridge rule, queue and permission."""
+"""`candlecast deploy aws`: the daily Lambda, the weekly retrain Lambda, their EventBridge rules,
+queue and permissions."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ from typing import Annotated
 import typer
 
 from candlecast.errors import SettingsError
-from candlecast_aws.deploy import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, UNCHANGED
+from candlecast_aws.deploy import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_TRAIN_FUNCTION,
+    DEFAULT_TRAIN_MEMORY_MB,
+    DEFAULT_TRAIN_TIMEOUT_S,
+    UNCHANGED,
+)
 
 deploy_app = typer.Typer(
-    help="Deploy the daily job to a cloud (AWS Lambda + EventBridge).", no_args_is_help=True
+    help="Deploy the daily job and the weekly retrain to a cloud (AWS Lambda + EventBridge).",
+    no_args_is_help=True,
 )
 
 
@@ -48,17 +57,40 @@ def deploy_aws(
             "--env CANDLECAST_STORE_URI=s3://bucket/store --env HOPSWORKS_API_KEY_SECRET=name."
         ),
     ] = None,
+    train_image_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="The pushed Dockerfile.train image: also deploy the weekly retrain function "
+            "and its rule (default: the daily function only)."
+        ),
+    ] = None,
+    train_function_name: Annotated[
+        str, typer.Option(help="Name of the retrain Lambda function (with --train-image-uri).")
+    ] = DEFAULT_TRAIN_FUNCTION,
+    train_memory: Annotated[
+        int,
+        typer.Option(
+            min=128, max=10240, help="Retrain function memory in MB (Lambda's most: 10240)."
+        ),
+    ] = DEFAULT_TRAIN_MEMORY_MB,
+    train_timeout: Annotated[
+        int,
+        typer.Option(min=1, max=900, help="Retrain function timeout in seconds (Lambda's most)."),
+    ] = DEFAULT_TRAIN_TIMEOUT_S,
     schedule: Annotated[
-        Path, typer.Option(help="The EventBridge rule, targets and dead-letter queue to deploy.")
+        Path,
+        typer.Option(help="The EventBridge rules, their targets and the dead-letter queue."),
     ] = Path("eventbridge.json"),
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only print the plan; change nothing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
-    """Create or update the Lambda (from an image), its daily EventBridge rule, DLQ and permission.
+    """Create or update the daily Lambda (from an image), its daily EventBridge rule, DLQ and
+    permission; with --train-image-uri also the retrain Lambda, its weekly rule and permission.
 
-    Idempotent: resources that already match are left alone, so a second run changes nothing.
+    Both functions get the same --env. Idempotent: resources that already match are left
+    alone, so a second run changes nothing.
     """
     from candlecast_aws.deploy import AwsClients, DeployRequest, check_environment, deploy
     from candlecast_aws.schedule import load_schedule
@@ -74,6 +106,10 @@ def deploy_aws(
         memory_mb=memory,
         timeout_s=timeout,
         environment=check_environment(_parse_env(env or [])),
+        train_image_uri=train_image_uri,
+        train_function_name=train_function_name,
+        train_memory_mb=train_memory,
+        train_timeout_s=train_timeout,
     )
     changes = deploy(request, AwsClients.connect(region), dry_run=dry_run)
     if as_json:

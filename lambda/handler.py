@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Any
 
 logger = logging.getLogger("candlecast.daily")
@@ -28,28 +27,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return handle(event, os.environ, remaining_ms=remaining_ms if callable(remaining_ms) else None)
 
 
-class _Stdout(logging.StreamHandler):
-    """Writes to whatever sys.stdout is when a record arrives (Lambda sends it to CloudWatch)."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
 def _configure_logging() -> None:
     """One JSON line per symbol on stdout; other modules log warnings; SDKs never log bodies."""
-    if not logger.handlers:
-        stream = _Stdout()
-        stream.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(stream)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    from candlecast.logs import quiet_sdks
+    from candlecast.logs import lambda_logging
 
-    quiet_sdks()  # their DEBUG logs hold request headers and bodies (secrets)
+    lambda_logging(logger.name)

@@ -1,4 +1,5 @@
-"""`candlecast deploy aws` against moto: create, leave alone, update, dry-run, bad input."""
+"""`candlecast deploy aws` against moto: create, leave alone, update, dry-run, bad input; the
+weekly retrain's function and rule beside the daily one's."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from candlecast_cli.app import main
 
 SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "eventbridge.json"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/candlecast-daily:{tag}"
+TRAIN_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/candlecast-train:{tag}"
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -88,7 +90,8 @@ def test_first_deploy_creates_everything_as_specified(role_arn: str) -> None:
         "CANDLECAST_HOME": "/tmp/candlecast",
         "CANDLECAST_STORE_URI": "s3://candlecast/store",
     }
-    schedule = json.loads(SCHEDULE_FILE.read_text())
+    schedule = json.loads(SCHEDULE_FILE.read_text())["Rules"][0]
+    assert schedule["Function"] == "daily"
     assert state["rule"]["ScheduleExpression"] == schedule["Rule"]["ScheduleExpression"]
     assert state["rule"]["State"] == "ENABLED"
     (target,) = state["targets"]
@@ -206,3 +209,101 @@ def cli_args(role_arn: str) -> list[str]:
         "--env",
         "CANDLECAST_STORE_URI=s3://candlecast/store",
     ]
+
+
+def train_state() -> dict:
+    """The retrain's function, rule, targets and permission, as AWS reports them."""
+    lam, events = boto3.client("lambda"), boto3.client("events")
+    function = lam.get_function(FunctionName="candlecast-retrain")
+    return {
+        "function": function["Configuration"],
+        "image": function["Code"]["ImageUri"],
+        "policy": json.loads(lam.get_policy(FunctionName="candlecast-retrain")["Policy"]),
+        "rule": {
+            k: v
+            for k, v in events.describe_rule(Name="candlecast-retrain").items()
+            if k != "ResponseMetadata"
+        },
+        "targets": events.list_targets_by_rule(Rule="candlecast-retrain")["Targets"],
+    }
+
+
+def test_a_training_image_adds_the_retrain_function_and_its_weekly_rule(role_arn: str) -> None:
+    """It creates the retrain function (10 GB, 15 minutes, the same environment), its weekly
+    rule, permission and target beside the daily ones, and the DLQ accepts both rules."""
+    both = request(role_arn, train_image_uri=TRAIN_IMAGE.format(tag="t1"))
+    changes = deploy(both, AwsClients.connect("us-east-1"))
+    assert [(c.resource, c.name, c.action) for c in changes] == [
+        ("dead-letter queue", "candlecast-daily-dlq", "create"),
+        ("lambda function", "candlecast-daily", "create"),
+        ("schedule rule", "candlecast-daily", "create"),
+        ("invoke permission", "candlecast-daily-invoke", "create"),
+        ("rule target", "candlecast-daily-lambda", "create"),
+        ("lambda function", "candlecast-retrain", "create"),
+        ("schedule rule", "candlecast-retrain", "create"),
+        ("invoke permission", "candlecast-retrain-invoke", "create"),
+        ("rule target", "candlecast-retrain-lambda", "create"),
+    ]
+    state, daily = train_state(), aws_state()
+    function = state["function"]
+    assert (function["PackageType"], function["MemorySize"], function["Timeout"]) == (
+        "Image",
+        10240,
+        900,
+    )
+    assert state["image"] == TRAIN_IMAGE.format(tag="t1")
+    assert function["Environment"] == daily["function"]["Environment"]
+    schedule = json.loads(SCHEDULE_FILE.read_text())["Rules"][1]
+    assert schedule["Function"] == "train"
+    assert state["rule"]["ScheduleExpression"] == schedule["Rule"]["ScheduleExpression"]
+    (target,) = state["targets"]
+    assert target["Arn"] == function["FunctionArn"]
+    assert json.loads(target["Input"]) == json.loads(schedule["Targets"][0]["Input"])
+    assert target["DeadLetterConfig"]["Arn"] == daily["queue"]["QueueArn"]
+    (statement,) = state["policy"]["Statement"]
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == state["rule"]["Arn"]
+    queue_policy = json.loads(daily["queue"]["Policy"])
+    sources = [s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in queue_policy["Statement"]]
+    assert sources == [daily["rule"]["Arn"], state["rule"]["Arn"]]
+
+
+def test_a_second_deploy_with_both_functions_changes_nothing(role_arn: str) -> None:
+    """It finds all nine resources up to date; a daily-only deploy then leaves the retrain's
+    alone, and a new training image updates only the retrain function."""
+    both = request(role_arn, train_image_uri=TRAIN_IMAGE.format(tag="t1"))
+    deploy(both, AwsClients.connect("us-east-1"))
+    before = (aws_state(), train_state())
+    assert {c.action for c in deploy(both, AwsClients.connect("us-east-1"))} == {UNCHANGED}
+    assert {c.action for c in deploy(request(role_arn), AwsClients.connect("us-east-1"))} == {
+        UNCHANGED
+    }
+    assert (aws_state(), train_state()) == before
+    newer = request(role_arn, train_image_uri=TRAIN_IMAGE.format(tag="t2"), train_memory_mb=8192)
+    changed = [c for c in deploy(newer, AwsClients.connect("us-east-1")) if c.action != UNCHANGED]
+    assert [(c.name, c.fields) for c in changed] == [
+        ("candlecast-retrain", ("ImageUri", "MemorySize"))
+    ]
+    assert train_state()["image"] == TRAIN_IMAGE.format(tag="t2")
+
+
+def test_the_cli_deploys_the_retrain_with_a_training_image(
+    role_arn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It plans nine resources with --train-image-uri and names the retrain function."""
+    extra = ["--train-image-uri", TRAIN_IMAGE.format(tag="t1"), "--train-function-name", "rt"]
+    assert main(["deploy", "aws", *cli_args(role_arn), *extra, "--dry-run", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["changed"] == 9
+    assert ("lambda function", "rt") in {(r["resource"], r["name"]) for r in plan["resources"]}
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+
+
+def test_the_retrain_function_needs_its_own_name(
+    role_arn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It refuses a retrain function named like the daily one, before any AWS call."""
+    extra = ["--train-image-uri", TRAIN_IMAGE.format(tag="t1")]
+    extra += ["--train-function-name", "candlecast-daily"]
+    assert main(["deploy", "aws", *cli_args(role_arn), *extra]) == 1
+    assert "give the retrain function its own" in capsys.readouterr().err
+    assert boto3.client("lambda").list_functions()["Functions"] == []
