@@ -48,7 +48,7 @@ def _served_lines(served: list[dict[str, Any]]) -> list[str]:
     lines = ["", "served models (live: the last 30 scored h = 1 forecasts, ratios to no change)"]
     for row in served:
         live = row["live"]
-        age = "-" if row["age_days"] is None else f"{row['age_days']:.0f} days old"
+        age = "-" if row["age_days"] is None else f"{row['age_days']:.1f} days old"
         if live.get("scored"):
             figures = (
                 f"live: {live['scored']} scored, MAE ratio {_num(live.get('mae_ratio'), 3)}, "

@@ -44,13 +44,17 @@ def served_status(
 ) -> list[dict[str, Any]]:
     """Per series with a served model: its version, age, and the live monitor's h = 1 figures
     over the last 30 scored forecasts."""
+    from candlecast.intervals import interval_step
     from daily_pipeline.monitor import RULE_HORIZON, RULE_WINDOW, monitor_series, scored
 
     rows = []
     for version in best_per_series(versions):
         symbol, interval = version.metadata.get("symbol"), version.metadata.get("interval")
         until = version.metadata.get("trained_until")
-        age = (now - datetime.fromisoformat(until)).total_seconds() / 86400 if until else None
+        age = None
+        if until:  # from the close of the last candle it was fitted on, as `retrain` counts it
+            closed = datetime.fromisoformat(until) + interval_step(interval)
+            age = (now - closed).total_seconds() / 86400
         outcomes, _ = scored(store, symbol, interval)
         report = monitor_series(outcomes, symbol, interval, version.name)
         figure = report.figure(version.name, RULE_HORIZON, RULE_WINDOW)
@@ -137,7 +141,7 @@ STATUS_HELP = (
     "open time of each symbol/interval series, then every registered model version with its "
     "role, the last candle it was fitted on and its selection-period figures; `best` marks the "
     "version the newest training run of each symbol and interval serves. Last, per series, the "
-    "served model's age (days since the last candle it was fitted on) and its live figures: "
+    "served model's age (days since the last candle it was fitted on closed) and its live figures: "
     "over its last 30 scored h = 1 forecasts, the MAE and interval-score ratios to no change, "
     "the band's coverage, and whether `candlecast monitor` flags it degraded. The store and "
     "registry come from CANDLECAST_STORE, CANDLECAST_HOME and CANDLECAST_STORE_URI."

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The platform end to end on the embedded store, fully offline: the Binance simulator serves the real candles in
 # ../shared/data/binance with its clock on 2026-01-06 12:00 UTC (that day's candle is still open), then
-# backfill -> daily -> quick training of both symbols -> evaluation -> forecast -> status -> the app on
-# http://127.0.0.1:7860.
+# backfill to 2025-11-30 -> quick training of both symbols -> daily (catches up to 2026-01-05, logs forecasts) ->
+# hindcast of December -> monitor -> retrain -> evaluation -> forecast -> status -> the app on http://127.0.0.1:7860.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,14 +28,23 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 
-step "Backfill BTCUSDT and ETHUSDT daily candles and features into $CANDLECAST_HOME"
-$BIN/candlecast backfill --symbols BTCUSDT,ETHUSDT --interval 1d
+step "Backfill BTCUSDT and ETHUSDT daily candles and features through 2025-11-30 into $CANDLECAST_HOME"
+$BIN/candlecast backfill --symbols BTCUSDT,ETHUSDT --interval 1d --end 2025-11-30
 
-step "Daily run (nothing new to fetch: the store is up to date)"
+step "Quick training of BTCUSDT and ETHUSDT on candles through 2025-11-30 (baselines, MLP, LSTM; the gate picks what is served)"
+$BIN/candlecast train --symbols BTCUSDT,ETHUSDT --interval 1d --quick
+
+step "Daily run: catches up the 36 candles since, logs today's forecasts (live) and scores what has closed"
 $BIN/candlecast daily --symbols BTCUSDT,ETHUSDT --interval 1d
 
-step "Quick training of BTCUSDT and ETHUSDT (baselines, MLP, LSTM; the gate picks what is served)"
-$BIN/candlecast train --symbols BTCUSDT,ETHUSDT --interval 1d --quick
+step "Hindcast from 2025-12-01: the as-of forecasts of the 35 origins the model was not fitted on"
+$BIN/candlecast hindcast --symbols BTCUSDT,ETHUSDT --interval 1d --from 2025-12-01
+
+step "Monitor the hindcasts against no change (exit 3 would mean the served model is degraded)"
+$BIN/candlecast monitor --symbols BTCUSDT,ETHUSDT --interval 1d --kind hindcast || [ $? -eq 3 ]
+
+step "Retrain what is older than 30 days (the models were fitted through 2025-11-30)"
+$BIN/candlecast retrain --symbols BTCUSDT,ETHUSDT --interval 1d --max-age 30d
 
 for symbol in BTCUSDT ETHUSDT; do
     step "Walk-forward evaluation of the model served for $symbol"
