@@ -72,8 +72,8 @@ class ModelAge:
         if self.candles > self.limit:
             return (
                 f"model {label} was fitted on candles through {through}, {self.candles} candles "
-                f"before this forecast's origin (limit {self.limit}); retrain it with "
-                f"`candlecast train --symbols {symbol} --interval {interval}`"
+                f"before this forecast's origin (limit {self.limit}); refit it with "
+                f"`candlecast retrain --symbols {symbol} --interval {interval}`"
             )
         return None
 

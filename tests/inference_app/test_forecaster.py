@@ -134,7 +134,7 @@ def test_json_envelope(forecaster: Forecaster) -> None:
     assert set(data["forecast"][0]) == {"date", "horizon", "median", "low", "high", "change"}
     candidate = forecaster.forecast("BTCUSDT", 2, MLP).to_dict()
     assert candidate["model"]["role"] == "candidate" and candidate["model"]["age_candles"] > 30
-    assert "retrain it with `candlecast train --symbols BTCUSDT" in candidate["model_warning"]
+    assert "refit it with `candlecast retrain --symbols BTCUSDT" in candidate["model_warning"]
 
 
 @pytest.mark.parametrize("model", ["best", MLP])
