@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class Backoff:
     base: float = 0.5
     cap: float = 30.0
     max_retry_after: float = 300.0
+    # A host name that does not resolve or a refused connection is asked again only this often
+    # (about 1.5 s of waits), so a machine without the network hears of it in seconds.
+    unreachable_attempts: int = 3
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait before retry number `attempt` (0-based): half fixed, half random."""
@@ -254,6 +258,7 @@ class BinanceSource:
     ) -> Any:
         """One API request with pacing, retries on transient failures, and a shape check."""
         reason = ""
+        unreachable = 0
         for attempt in range(self.backoff.attempts):
             self._check_budget(what, reason)
             self._pace(what)
@@ -267,6 +272,11 @@ class BinanceSource:
                 self._note_weight(error.response)
                 retry = self._judge(error, what, params)
             except _TRANSIENT as error:
+                cause = unreachable_cause(error)
+                if cause is not None:
+                    unreachable += 1
+                    if unreachable >= self.backoff.unreachable_attempts:
+                        raise SourceError(self._unreachable_message(cause, unreachable)) from None
                 retry = _Retry(f"{type(error).__name__}: {error}")
             except (TypeError, ValueError, KeyError, IndexError) as error:
                 retry = _Retry(f"malformed answer ({error})")
@@ -275,6 +285,14 @@ class BinanceSource:
         raise SourceError(
             f"Binance did not give a usable answer for {what} after {self.backoff.attempts} "
             f"attempts (last: {reason}); check BINANCE_API_URL and the network, or try again later"
+        )
+
+    def _unreachable_message(self, cause: str, attempts: int) -> str:
+        spent = self.timer() - self._born
+        return (
+            f"cannot reach Binance at {self.client.API_URL}: {cause} ({attempts} attempts in "
+            f"{spent:.1f} s); check the network, point BINANCE_API_URL at a reachable Binance API "
+            "(or `candlecast binance-sim`), or read candles with --source csv:PATH"
         )
 
     def _judge(self, error: BinanceAPIException, what: str, params: dict[str, Any]) -> _Retry:
@@ -337,6 +355,24 @@ class BinanceSource:
         value = response.headers.get(WEIGHT_HEADER) if response is not None else None
         if value is not None and value.isdigit():
             self.used_weight = int(value)
+
+
+def unreachable_cause(error: BaseException) -> str | None:
+    """Why a request error means the host cannot be reached at all (its name does not resolve,
+    or nothing listens on its port), or None for anything worth the full retry schedule."""
+    seen: set[int] = set()
+    stack: list[object] = [error]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror):
+            return f"the host name does not resolve ({item.strerror or item})"
+        if isinstance(item, ConnectionRefusedError):
+            return "the connection was refused"
+        stack += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return None
 
 
 def _show(ms: int) -> str:

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -168,15 +168,26 @@ def test_an_unreachable_secrets_manager_is_transient(
     assert not (lambda_env / "store").exists()
 
 
+@pytest.fixture
+def binance_down(data_dir: Path) -> Iterator[str]:
+    """A Binance that answers every request with HTTP 500 (transient: retried on its schedule)."""
+    from candlecast_sim.simulator import start_simulator
+
+    with start_simulator(data_dir, fault_rate=1.0, faults=("500",)) as simulator:
+        yield simulator.url
+
+
 def test_with_binance_down_every_symbol_is_reported_before_the_timeout(
     lambda_handler: ModuleType,
     lambda_env: Path,
+    binance_down: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """It reports 8 unreachable symbols within a 40 s invocation and raises with the summary
-    (one after another, each symbol used to retry for ~47 s; the 40 s are the test's own)."""
-    monkeypatch.setenv("BINANCE_API_URL", UNREACHABLE)
+    """It reports 8 symbols whose every request gets HTTP 500 within a 40 s invocation and
+    raises with the summary (one after another, each symbol would retry for about a minute;
+    the 40 s are the test's own)."""
+    monkeypatch.setenv("BINANCE_API_URL", binance_down)
     timeout_s = 40.0
     started = time.monotonic()
     with pytest.raises(DailyRunFailed) as error:
@@ -377,7 +388,7 @@ def test_raw_klines_are_archived_to_s3_and_a_day_can_be_replayed(
 
     capsys.readouterr()  # the handler's log lines
     monkeypatch.setenv("CANDLECAST_HOME", str(lambda_env / "replay"))
-    monkeypatch.setenv("BINANCE_API_URL", "http://127.0.0.1:9/unreachable")
+    monkeypatch.setenv("BINANCE_API_URL", UNREACHABLE)
     assert (
         main(["daily", "--symbols", "BTCUSDT", "--source", "archive:s3://candlecast-raw", "--json"])
         == 0

@@ -246,3 +246,24 @@ def test_a_deadline_ends_the_retries(data_dir: Path) -> None:
         with pytest.raises(SourceError, match="time budget ran out"):
             late.fetch("BTCUSDT", "1d")
         assert simulator.state.requests == before
+
+
+@pytest.mark.parametrize(
+    ("url", "cause"),
+    [
+        ("http://127.0.0.1:9/api", "the connection was refused"),  # the discard port
+        ("http://api.binance.invalid/api", "the host name does not resolve"),  # RFC 2606
+    ],
+)
+def test_an_unreachable_host_is_reported_after_a_few_quick_attempts(url: str, cause: str) -> None:
+    """It asks 3 times, not 8, when the name does not resolve or nothing listens, and says
+    which setting and which other sources to use, in one line; waits are the real schedule."""
+    waits: list[float] = []
+    unreachable = source(url, backoff=Backoff(), sleep=waits.append)
+    with pytest.raises(SourceError) as error:
+        unreachable.fetch("BTCUSDT", "1d")
+    message = str(error.value)
+    assert message.startswith(f"cannot reach Binance at {url}: {cause}")
+    assert "BINANCE_API_URL" in message and "--source" in message and "\n" not in message
+    assert unreachable.requests == 3 and len(waits) == 2
+    assert sum(waits) < 2.0
