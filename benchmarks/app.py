@@ -5,7 +5,8 @@ Without --home it backfills BTCUSDT 1d from the CSVs into a temporary home and t
 (the served model is a real network bundle: the MLP is forced with --model). With --home it
 measures an existing store + registry (e.g. the demo's .candlecast) and its best model.
 1. `Forecaster.forecast(symbol, 30)` with a warm model, p50 / p95 over 200 calls (p95 <= 50 ms)
-2. `gradio_client` call of /forecast against a local server, p50 / p95 over 50 calls (reported)
+2. `gradio_client` call of /forecast against a local server, p50 / p95 over 50 calls, then over
+   200 calls from 20 clients calling at once (reported)
 3. cold start: a fresh `python -m inference_app.app` process until its first /forecast answer
    arrives through gradio_client (<= 5 s on CPU; networks run with onnxruntime, no TensorFlow)
 """
@@ -21,6 +22,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +40,7 @@ SYMBOL = "BTCUSDT"
 DAYS = 30
 SERVER_CALLS = 200
 CLIENT_CALLS = 50
+CROWD, CROWD_CALLS = 20, 200  # 20 clients calling at once, 10 calls each
 TARGET_P95_MS = 50.0
 TARGET_COLD_S = 5.0
 
@@ -81,7 +84,10 @@ def server_latency(settings: Settings, model: str) -> tuple[float, float]:
     return percentiles(times)
 
 
-def client_latency(settings: Settings, model: str) -> tuple[float, float]:
+def client_latency(settings: Settings, model: str) -> tuple[tuple[float, float], ...]:
+    """p50 / p95 of one client's calls, then of CROWD clients calling at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from gradio_client import Client
 
     from inference_app.app import serve
@@ -89,17 +95,27 @@ def client_latency(settings: Settings, model: str) -> tuple[float, float]:
 
     demo = build_app(settings)
     try:
-        client = Client(serve(demo, host="127.0.0.1", port=free_port()), verbose=False)
+        url = serve(demo, host="127.0.0.1", port=free_port())
+        client = Client(url, verbose=False)
         for _ in range(3):
             client.predict(SYMBOL, DAYS, model, api_name="/forecast")
-        times = []
-        for _ in range(CLIENT_CALLS):
-            start = time.perf_counter()
-            client.predict(SYMBOL, DAYS, model, api_name="/forecast")
-            times.append(time.perf_counter() - start)
+        alone = timed_calls(client, model, CLIENT_CALLS)
+        clients = [Client(url, verbose=False) for _ in range(CROWD)]
+        with ThreadPoolExecutor(CROWD) as pool:
+            crowd = pool.map(lambda c: timed_calls(c, model, CROWD_CALLS // CROWD), clients)
+            together = [t for times in crowd for t in times]
     finally:
         demo.close()
-    return percentiles(times)
+    return percentiles(alone), percentiles(together)
+
+
+def timed_calls(client: Any, model: str, calls: int) -> list[float]:
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        client.predict(SYMBOL, DAYS, model, api_name="/forecast")
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def cold_start(home: Path, model: str) -> float:
@@ -165,7 +181,7 @@ def main() -> int:
         settings = Settings(home=home, now=NOW, symbols=(SYMBOL,))
         cold = cold_start(home, model)
         p50, p95 = server_latency(settings, model)
-        c50, c95 = client_latency(settings, model)
+        (c50, c95), (g50, g95) = client_latency(settings, model)
     rows = [
         (f"server forecast {DAYS} d p50 (ms)", f"{p50:.1f}", "", True),
         (
@@ -176,6 +192,8 @@ def main() -> int:
         ),
         ("gradio_client /forecast p50 (ms)", f"{c50:.1f}", "", True),
         ("gradio_client /forecast p95 (ms)", f"{c95:.1f}", "", True),
+        (f"{CROWD} clients at once, p50 (ms)", f"{g50:.1f}", "", True),
+        (f"{CROWD} clients at once, p95 (ms)", f"{g95:.1f}", "", True),
         (
             "cold start to first forecast (s)",
             f"{cold:.2f}",
@@ -183,7 +201,8 @@ def main() -> int:
             cold <= TARGET_COLD_S,
         ),
     ]
-    print(f"\nforecast app benchmark ({model} on {SYMBOL} 1d)")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nforecast app benchmark ({model} on {SYMBOL} 1d; load average {load})")
     print(f"{'measure':<36} {'value':>9}  {'target':<8} ok")
     for name, value, target, ok in rows:
         print(f"{name:<36} {value:>9}  {target:<8} {'yes' if ok else 'NO'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -206,34 +207,39 @@ class Forecaster:
         self._loader = loader
         self._models: ModelLoader | None = None
         self._log: OutcomeLog | None = None
+        self._opening = threading.Lock()  # the app's events may ask for these at the same time
 
     @property
     def store(self) -> FeatureStore:
-        if self._store is None:
-            from feature_store import open_store
+        with self._opening:
+            if self._store is None:
+                from feature_store import open_store
 
-            self._store = open_store(self.settings)
-        return self._store
+                self._store = open_store(self.settings)
+            return self._store
 
     @property
     def models(self) -> ModelLoader:
-        if self._models is None:
-            if self._registry is None:
-                from feature_store import open_registry
+        with self._opening:
+            if self._models is None:
+                if self._registry is None:
+                    from feature_store import open_registry
 
-                self._registry = open_registry(self.settings)
-            extra = {"loader": self._loader} if self._loader else {}
-            self._models = ModelLoader(self._registry, reload_every=self._reload_every, **extra)
-        return self._models
+                    self._registry = open_registry(self.settings)
+                extra = {"loader": self._loader} if self._loader else {}
+                self._models = ModelLoader(self._registry, reload_every=self._reload_every, **extra)
+            return self._models
 
     @property
     def log(self) -> OutcomeLog:
         """The scored forecasts of the prediction log, read at most every reload_every."""
-        if self._log is None:
-            from inference_app.live_record import OutcomeLog
+        store = self.store
+        with self._opening:
+            if self._log is None:
+                from inference_app.live_record import OutcomeLog
 
-            self._log = OutcomeLog(self.store, self.interval, read_every=self._reload_every)
-        return self._log
+                self._log = OutcomeLog(store, self.interval, read_every=self._reload_every)
+            return self._log
 
     def symbols(self) -> list[str]:
         """The symbols whose features the store holds at this interval."""

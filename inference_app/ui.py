@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 API_NAME = "forecast"  # the stable endpoint: Client(url).predict(..., api_name="/forecast")
 REFRESH_SECONDS = 300.0
 DEFAULT_DAYS = 7
-# Every event reads the same store and model cache; one at a time keeps them simple and safe.
+# Events run one at a time. A forecast is CPU work under the GIL (30 ms, 170 ms through Gradio):
+# with 20 clients calling at once, 8 events in parallel answered slower than one at a time
+# (p50 2.4 s vs 1.9 s; benchmarks/app.py, clients and server in one process on 2 cores).
 CONCURRENCY = {"concurrency_id": "candlecast", "concurrency_limit": 1}
 INTRO = (
     "# candlecast\n"
