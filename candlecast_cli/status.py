@@ -44,17 +44,15 @@ def served_status(
 ) -> list[dict[str, Any]]:
     """Per series with a served model: its version, age, and the live monitor's h = 1 figures
     over the last 30 scored forecasts."""
-    from candlecast.intervals import interval_step
     from daily_pipeline.monitor import RULE_HORIZON, RULE_WINDOW, monitor_series, scored
+    from training_pipeline.retrain import fitted_through
 
     rows = []
     for version in best_per_series(versions):
         symbol, interval = version.metadata.get("symbol"), version.metadata.get("interval")
         until = version.metadata.get("trained_until")
-        age = None
-        if until:  # from the close of the last candle it was fitted on, as `retrain` counts it
-            closed = datetime.fromisoformat(until) + interval_step(interval)
-            age = (now - closed).total_seconds() / 86400
+        closed = fitted_through(version, interval)  # the age `retrain` judges
+        age = None if closed is None else (now - closed).total_seconds() / 86400
         outcomes, _ = scored(store, symbol, interval)
         report = monitor_series(outcomes, symbol, interval, version.name)
         figure = report.figure(version.name, RULE_HORIZON, RULE_WINDOW)

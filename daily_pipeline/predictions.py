@@ -22,6 +22,7 @@ from candlecast.errors import ModelNotFound
 from candlecast.intervals import interval_step, last_closed_open
 from daily_pipeline.adaptive import ADAPTED, adapt, conformity, scaled_band
 from daily_pipeline.groups import HINDCAST, LIVE, PREDICTIONS
+from daily_pipeline.scoring import score
 from feature_pipeline.groups import FEATURES
 from feature_pipeline.sync import read_or_empty
 from feature_store.base import FeatureStore, ModelRegistry, served_version
@@ -262,8 +263,6 @@ def hindcast(
 ) -> tuple[int, int]:
     """Log the served model's and the baselines' as-of forecasts from every origin from `start`
     (to `end`) that the log lacks, as `hindcast`, and score the closed ones: (logged, scored)."""
-    from daily_pipeline.scoring import score
-
     models = logged_models(registry, symbol, interval)
     logged = log_forecasts(
         store, models, symbol, interval, now=now, start=start, end=end, kind=HINDCAST

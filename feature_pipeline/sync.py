@@ -178,10 +178,12 @@ def _depends_on(expected: pd.Series, times: pd.Series, start: datetime, end: dat
     return (expected >= times.iloc[inside[0]]) & (expected <= times.iloc[last])
 
 
-def last_stored(store: FeatureStore, symbol: str, interval: str) -> datetime | None:
-    """The open time of the last stored candle of a series (None when nothing is stored)."""
+def last_stored(
+    store: FeatureStore, symbol: str, interval: str, spec: FeatureGroupSpec = CANDLES
+) -> datetime | None:
+    """The open time of a series' last stored candle (or `spec` row; None when it has none)."""
     try:
-        frame = store.latest(CANDLES, symbol=symbol, interval=interval, n=1, columns=["open_time"])
+        frame = store.latest(spec, symbol=symbol, interval=interval, n=1, columns=["open_time"])
     except FeatureGroupNotFound:
         return None
     if frame.empty:

@@ -21,10 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from candlecast.errors import CandlecastError, FeatureGroupNotFound, ModelNotFound, SettingsError
+from candlecast.errors import CandlecastError, ModelNotFound, SettingsError
 from candlecast.intervals import interval_step
 from candlecast.settings import Settings
 from feature_pipeline.groups import FEATURES
+from feature_pipeline.sync import last_stored
 from feature_store.base import FeatureStore, ModelRegistry, ModelVersion, served_version
 from training_pipeline.config import DEFAULT, TrainConfig
 
@@ -224,7 +225,7 @@ def plan_series(
         interval=interval,
         now=now,
         max_age=max_age,
-        last_candle=last_feature_candle(store, symbol, interval),
+        last_candle=last_stored(store, symbol, interval, FEATURES),
         health=None if served is None else health(symbol, interval, served),
         fallback=fallback,
     )
@@ -309,17 +310,6 @@ def retrain(
         outcome = carry_out(settings, store, registry, planned, dry_run=dry_run, progress=progress)
         outcomes.append(outcome)
     return outcomes
-
-
-def last_feature_candle(store: FeatureStore, symbol: str, interval: str) -> datetime | None:
-    """Open time of the series' newest feature row (None when it has none)."""
-    try:
-        frame = store.latest(FEATURES, symbol=symbol, interval=interval, n=1, columns=["open_time"])
-    except FeatureGroupNotFound:
-        return None
-    if frame.empty:
-        return None
-    return pd.Timestamp(frame["open_time"].iloc[-1]).to_pydatetime()
 
 
 def version_summary(version: ModelVersion | None) -> dict[str, Any] | None:
