@@ -20,6 +20,7 @@ _KNOWN = {
     "CANDLECAST_HOME",
     "CANDLECAST_STORE",
     "CANDLECAST_STORE_URI",
+    "CANDLECAST_REGISTRY_URI",
     "CANDLECAST_SYMBOLS",
     "CANDLECAST_INTERVAL",
     "CANDLECAST_NOW",
@@ -50,7 +51,9 @@ class Settings:
     home: Path = Path(".candlecast")
     store: str = "local"
     store_uri: str | None = None
+    registry_uri: str | None = None
     binance_api_url: str | None = None
+    binance_vision_url: str | None = None
     symbols: tuple[str, ...] = DEFAULT_SYMBOLS
     interval: str = DEFAULT_INTERVAL
     now: datetime | None = None
@@ -103,7 +106,9 @@ class Settings:
             home=Path(env.get("CANDLECAST_HOME") or ".candlecast"),
             store=env.get("CANDLECAST_STORE") or "local",
             store_uri=env.get("CANDLECAST_STORE_URI") or None,
+            registry_uri=env.get("CANDLECAST_REGISTRY_URI") or None,
             binance_api_url=env.get("BINANCE_API_URL") or None,
+            binance_vision_url=env.get("BINANCE_VISION_URL") or None,
             symbols=parse_symbols(symbols) if symbols else DEFAULT_SYMBOLS,
             interval=env.get("CANDLECAST_INTERVAL") or DEFAULT_INTERVAL,
             now=parse_time(now, "CANDLECAST_NOW") if now else None,
@@ -127,9 +132,10 @@ class Settings:
         return self.store_uri or str(self.home / "store")
 
     @property
-    def registry_location(self) -> Path:
-        """Where the local model registry keeps its versions."""
-        return self.home / "registry"
+    def registry_location(self) -> str:
+        """Where the embedded model registry keeps its versions: CANDLECAST_REGISTRY_URI (a folder
+        or an s3:// prefix) or CANDLECAST_HOME/registry."""
+        return self.registry_uri or str(self.home / "registry")
 
     def clock(self) -> datetime:
         """The current time in UTC, or the fixed one from CANDLECAST_NOW / --now."""

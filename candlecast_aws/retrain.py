@@ -8,11 +8,11 @@ library and the settings are imported at module level; the pipeline loads on use
 
 - Refused (permanent: logged and RETURNED with `"ok": false`, so the schedule does not spend
   retries): a bad event or setting, an unreadable secret, and an embedded model registry that
-  would be lost. The local registry lives under CANDLECAST_HOME, which on Lambda is the
-  instance's /tmp unless it is an EFS mount (Lambda mounts those under /mnt/): a version
-  registered there vanishes with the instance and neither the app nor the daily function ever
-  sees it. Use a Hopsworks registry (CANDLECAST_STORE=hopsworks), a CANDLECAST_HOME under
-  /mnt/, or `"allow_ephemeral_registry": true` in the event for a smoke run.
+  would be lost. A registry folder under CANDLECAST_HOME is, on Lambda, in the instance's /tmp
+  unless it is an EFS mount (Lambda mounts those under /mnt/): a version registered there
+  vanishes with the instance and neither the app nor the daily function ever sees it. Use a
+  registry on S3 (CANDLECAST_REGISTRY_URI=s3://...), Hopsworks (CANDLECAST_STORE=hopsworks), a
+  folder under /mnt/, or `"allow_ephemeral_registry": true` in the event for a smoke run.
 - Series run one after another in this thread (a training run is CPU-bound and must never go
   on after the handler returned). A refit is not started with less time left than the longest
   refit so far took, or than MIN_REFIT_S for the first: that series is reported as failed and
@@ -114,14 +114,17 @@ def parse_event(event: Any) -> RetrainEvent:
 
 def check_registry(settings: Settings, allow_ephemeral: bool) -> None:
     """Refuse an embedded registry that would live in the instance's /tmp (module docstring)."""
-    if settings.store != "local" or allow_ephemeral:
+    from feature_store.storage import is_remote
+
+    if settings.store != "local" or allow_ephemeral or is_remote(settings.registry_location):
         return
-    home = PurePosixPath(str(settings.registry_location))
+    home = PurePosixPath(settings.registry_location)
     if PERSISTENT_MOUNTS in home.parents:
         return
     raise SettingsError(
         f"the model registry would live in {home}, which is lost with the Lambda instance: "
-        "a retrained model would never be served; use Hopsworks (CANDLECAST_STORE=hopsworks), "
+        "a retrained model would never be served; use a registry on S3 "
+        "(CANDLECAST_REGISTRY_URI=s3://BUCKET/registry), Hopsworks (CANDLECAST_STORE=hopsworks), "
         'put CANDLECAST_HOME on an EFS mount under /mnt/, or pass "allow_ephemeral_registry": '
         "true in the event for a smoke run"
     )

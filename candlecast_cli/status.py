@@ -142,7 +142,8 @@ STATUS_HELP = (
     "served model's age (days since the last candle it was fitted on closed) and its live figures: "
     "over its last 30 scored h = 1 forecasts, the MAE and interval-score ratios to no change, "
     "the band's coverage, and whether `candlecast monitor` flags it degraded. The store and "
-    "registry come from CANDLECAST_STORE, CANDLECAST_HOME and CANDLECAST_STORE_URI."
+    "registry come from CANDLECAST_STORE, CANDLECAST_HOME, CANDLECAST_STORE_URI and "
+    "CANDLECAST_REGISTRY_URI."
 )
 
 

@@ -54,6 +54,15 @@ def open_registry(settings: Settings) -> ModelRegistry:
         from feature_store.hopsworks import HopsworksModelRegistry
 
         return HopsworksModelRegistry.connect(settings)
+    from feature_store.storage import is_remote
+
+    location = settings.registry_location
+    if is_remote(location):
+        from feature_store.s3_registry import S3ModelRegistry
+
+        return S3ModelRegistry.connect(
+            location, settings.home / "cache" / "registry", settings.aws_storage
+        )
     from feature_store.local_registry import LocalModelRegistry
 
-    return LocalModelRegistry(settings.registry_location)
+    return LocalModelRegistry(location)

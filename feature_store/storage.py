@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
@@ -69,3 +70,24 @@ def _s3_filesystem(root: str, options: Mapping[str, str]) -> tuple[pafs.S3FileSy
         scheme=endpoint_parsed.scheme if endpoint_parsed else "https",
     )
     return filesystem, f"{parsed.netloc}{parsed.path}".rstrip("/")
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """('bucket', 'prefix') of s3://bucket/prefix (the prefix without slashes at its ends)."""
+    parsed = urlparse(uri)
+    return parsed.netloc, parsed.path.strip("/")
+
+
+def s3_client(aws: Mapping[str, str]) -> Any:
+    """A boto3 S3 client from the standard AWS variables (`Settings.aws_storage`); what they
+    leave unset comes from boto3's own chain (an instance role, ~/.aws)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=aws.get("AWS_ENDPOINT_URL_S3") or aws.get("AWS_ENDPOINT_URL"),
+        region_name=aws.get("AWS_REGION") or aws.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_access_key_id=aws.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=aws.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=aws.get("AWS_SESSION_TOKEN"),
+    )

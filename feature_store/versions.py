@@ -89,13 +89,20 @@ def copy_bundle(source: Path, destination: Path, record: Mapping[str, Any]) -> N
 def read_version(name: str, version: int, folder: Path) -> ModelVersion:
     """The version described by folder's version.json; raises OSError or JSONDecodeError."""
     record = json.loads((folder / VERSION_FILE).read_text(encoding="utf-8"))
+    return version_of(name, version, record, folder)
+
+
+def version_of(
+    name: str, version: int, record: Mapping[str, Any], path: Path | None = None
+) -> ModelVersion:
+    """The version a record (created, metrics, metadata) describes, its bundle at path."""
     return ModelVersion(
         name=name,
         version=version,
         created=datetime.fromisoformat(record["created"]),
         metrics={k: float(v) for k, v in record["metrics"].items()},
         metadata=dict(record.get("metadata", {})),
-        path=folder,
+        path=path,
     )
 
 

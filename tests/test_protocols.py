@@ -18,6 +18,7 @@ ADAPTERS = [
     (FeatureStore, "feature_store.local", "LocalFeatureStore"),
     (FeatureStore, "feature_store.hopsworks", "HopsworksFeatureStore"),
     (ModelRegistry, "feature_store.local_registry", "LocalModelRegistry"),
+    (ModelRegistry, "feature_store.s3_registry", "S3ModelRegistry"),
     (ModelRegistry, "feature_store.hopsworks_registry", "HopsworksModelRegistry"),
 ]
 

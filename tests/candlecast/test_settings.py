@@ -18,7 +18,7 @@ def test_it_uses_the_documented_defaults() -> None:
     assert settings.home == Path(".candlecast")
     assert settings.store == "local"
     assert settings.store_location == str(Path(".candlecast") / "store")
-    assert settings.registry_location == Path(".candlecast") / "registry"
+    assert settings.registry_location == str(Path(".candlecast") / "registry")
     assert (settings.symbols, settings.interval) == (("BTCUSDT",), "1d")
     assert settings.binance_api_url is None and settings.now is None
 
@@ -29,18 +29,24 @@ def test_it_reads_every_variable() -> None:
         {
             "CANDLECAST_HOME": "/data/cc",
             "CANDLECAST_STORE_URI": "s3://bucket/store",
+            "CANDLECAST_REGISTRY_URI": "s3://bucket/registry",
             "CANDLECAST_SYMBOLS": "ethusdt, BTCUSDT,ethusdt",
             "CANDLECAST_INTERVAL": "4h",
             "CANDLECAST_NOW": "2025-06-01T12:00:00Z",
             "BINANCE_API_URL": "http://127.0.0.1:9000/api",
+            "BINANCE_VISION_URL": "http://127.0.0.1:9000",
         }
     )
     assert settings.store_location == "s3://bucket/store"
-    assert settings.registry_location == Path("/data/cc/registry")
+    assert settings.registry_location == "s3://bucket/registry"
     assert settings.symbols == ("ETHUSDT", "BTCUSDT")
     assert settings.interval == "4h"
     assert settings.clock() == datetime(2025, 6, 1, 12, tzinfo=UTC)
     assert settings.binance_api_url == "http://127.0.0.1:9000/api"
+    assert settings.binance_vision_url == "http://127.0.0.1:9000"
+    assert (
+        Settings.from_env({"CANDLECAST_HOME": "/data/cc"}).registry_location == "/data/cc/registry"
+    )
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,7 @@ def test_an_embedded_registry_that_would_be_lost_is_refused_unless_allowed(
     assert log_lines(capsys.readouterr().out)[0]["event"] == "retrain-rejected"
     assert list(tmp_path.iterdir()) == []
     check_registry(Settings(home=Path("/mnt/efs/candlecast")), allow_ephemeral=False)
+    check_registry(Settings(registry_uri="s3://models/registry"), allow_ephemeral=False)
     check_registry(Settings(home=Path("/tmp/candlecast")), allow_ephemeral=True)
     with pytest.raises(SettingsError, match="/tmp/candlecast/registry"):
         check_registry(Settings(home=Path("/tmp/candlecast")), allow_ephemeral=False)

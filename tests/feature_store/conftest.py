@@ -33,6 +33,9 @@ def store(store_name: str, tmp_path: Path) -> FeatureStore:
 
 @pytest.fixture(params=sorted(REGISTRIES))
 def registry_name(request: pytest.FixtureRequest) -> str:
+    """The registry adapter under test (servers it needs are started)."""
+    if request.param in NEEDS_MOTO:
+        request.getfixturevalue("moto_s3")
     return request.param
 
 

@@ -33,13 +33,9 @@ def local_registry(folder: Path) -> ModelRegistry:
 
 def s3_store(folder: Path) -> FeatureStore:
     """The local adapter on an s3:// URI served by moto (the `moto_s3` fixture sets the env)."""
-    import boto3
-
     from feature_store.local import LocalFeatureStore
 
-    endpoint = os.environ.get(MOTO_ENV)
-    if not endpoint:
-        raise RuntimeError(f"{MOTO_ENV} is not set; use the moto_s3 fixture")
+    endpoint, bucket = _moto_bucket(folder, "store")
     options = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -47,7 +43,31 @@ def s3_store(folder: Path) -> FeatureStore:
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ALLOW_HTTP": "true",
     }
-    bucket = "store-" + hashlib.sha1(str(folder).encode()).hexdigest()[:16]
+    return LocalFeatureStore(f"s3://{bucket}/candlecast", storage_options=options)
+
+
+def s3_registry(folder: Path) -> ModelRegistry:
+    """The registry on an s3:// prefix served by moto, its download cache under folder."""
+    from feature_store.s3_registry import S3ModelRegistry
+
+    endpoint, bucket = _moto_bucket(folder, "registry")
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    return S3ModelRegistry.connect(f"s3://{bucket}/models", folder / "registry-cache", aws)
+
+
+def _moto_bucket(folder: Path, kind: str) -> tuple[str, str]:
+    """moto's endpoint and a bucket named after folder (created if missing)."""
+    import boto3
+
+    endpoint = os.environ.get(MOTO_ENV)
+    if not endpoint:
+        raise RuntimeError(f"{MOTO_ENV} is not set; use the moto_s3 fixture")
+    bucket = f"{kind}-" + hashlib.sha1(str(folder).encode()).hexdigest()[:16]
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -57,12 +77,15 @@ def s3_store(folder: Path) -> FeatureStore:
     )
     with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=bucket)
-    return LocalFeatureStore(f"s3://{bucket}/candlecast", storage_options=options)
+    return endpoint, bucket
 
 
 MOTO_ENV = "MOTO_S3_ENDPOINT"
 STORES: dict[str, Callable[[Path], FeatureStore]] = {"local": local_store, "s3": s3_store}
-REGISTRIES: dict[str, Callable[[Path], ModelRegistry]] = {"local": local_registry}
+REGISTRIES: dict[str, Callable[[Path], ModelRegistry]] = {
+    "local": local_registry,
+    "s3": s3_registry,
+}
 
 # Adapters that need moto's S3 server running (the fixtures start it for them).
 NEEDS_MOTO: set[str] = {"s3"}
