@@ -34,6 +34,18 @@ def interval_step(interval: str) -> timedelta:
     return timedelta(milliseconds=interval_ms(interval))
 
 
+def candles_in(span: timedelta, interval: str) -> int:
+    """How many whole candles of interval fit in span (at least 1)."""
+    return max(1, span // interval_step(interval))
+
+
+def interval_words(interval: str) -> str:
+    """'1-minute', '4-hour', '1-day': the interval as an adjective for labels."""
+    check_interval(interval)
+    unit = {"m": "minute", "h": "hour", "d": "day"}[interval[-1]]
+    return f"{interval[:-1]}-{unit}"
+
+
 def to_ms(moment: datetime) -> int:
     """Milliseconds since the epoch (UTC)."""
     return int(moment.timestamp() * 1000)

@@ -12,8 +12,12 @@ from candlecast.errors import ValidationError
 from candlecast.intervals import interval_step
 
 # Data is stale once a newer candle has been closed for a quarter of an interval (6 h for daily
-# candles) without reaching the store: the daily pipeline runs minutes after the close.
-STALE_AFTER_INTERVALS = 1.25
+# candles) without reaching the store, but never sooner than PUBLICATION_GRACE after that close:
+# Binance publishes a closed candle within seconds, the schedule runs the job a minute after the
+# close and a run takes up to a few minutes, so 1m data is stale 6 minutes after its last candle
+# closed, not 15 seconds after the next one did.
+STALE_AFTER_INTERVALS = 0.25
+PUBLICATION_GRACE = timedelta(minutes=5)
 
 
 class StaleDataError(ValidationError):
@@ -69,8 +73,15 @@ def freshness_of(
         last_open_time=last_open_time,
         closed_at=last_open_time + step,
         checked_at=now,
-        stale_after=step * STALE_AFTER_INTERVALS,
+        stale_after=stale_after(interval),
     )
+
+
+def stale_after(interval: str) -> timedelta:
+    """How long after its last candle closed a series counts as stale: one more candle plus
+    a quarter interval or PUBLICATION_GRACE, whichever is longer (1d: 30 h, 4h: 5 h, 1m: 6 min)."""
+    step = interval_step(interval)
+    return step + max(step * STALE_AFTER_INTERVALS, PUBLICATION_GRACE)
 
 
 def to_datetime(value: Any) -> datetime:

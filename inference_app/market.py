@@ -1,5 +1,5 @@
-"""The KPI row: last close with its candle's high and low, 24 h and 7 d change, 30 d high / low
-and volume, from candles."""
+"""The KPI row: last close with its candle's high and low, 24 h and 7 d change, the range (30 d
+for daily candles, 24 h for shorter ones) and volume, from candles of any interval."""
 
 from __future__ import annotations
 
@@ -8,7 +8,19 @@ from datetime import timedelta
 
 import pandas as pd
 
-CANDLES_FOR_SUMMARY = 60  # enough daily candles for the 30 d window plus the 7 d change
+from candlecast.intervals import candles_in, interval_step
+
+DAY, WEEK, MONTH = timedelta(days=1), timedelta(days=7), timedelta(days=30)
+
+
+def range_span(interval: str) -> timedelta:
+    """The clock span of the high / low KPI: 30 d for daily candles, the last 24 h otherwise."""
+    return MONTH if interval_step(interval) >= DAY else DAY
+
+
+def candles_for_summary(interval: str) -> int:
+    """How many candles the KPIs need: the range span and the 7 d change's candle a week back."""
+    return candles_in(max(WEEK, range_span(interval)), interval) + 1
 
 
 @dataclass(frozen=True)
@@ -20,30 +32,33 @@ class MarketSummary:
     last_low: float
     change_24h: float | None
     change_7d: float | None
-    high_30d: float
-    low_30d: float
+    range_label: str  # "30 d" or "24 h"
+    range_high: float  # over the candles that opened in the last range span
+    range_low: float
     volume: float  # of the last candle, in the base asset
-    volume_vs_30d: float | None  # vs the mean candle of the last 30 days
+    volume_vs_mean: float | None  # vs the mean candle over the range span
 
 
-def summarize(candles: pd.DataFrame) -> MarketSummary:
+def summarize(candles: pd.DataFrame, interval: str) -> MarketSummary:
     """The KPIs of a series from its latest candles (oldest first, `candles` schema)."""
     frame = candles.sort_values("open_time").reset_index(drop=True)
     last = frame.iloc[-1]
     last_time = pd.Timestamp(last["open_time"])
-    month = frame[frame["open_time"] > last_time - timedelta(days=30)]
-    mean_volume = float(month["volume"].mean())
+    span = range_span(interval)
+    window = frame[frame["open_time"] > last_time - span]
+    mean_volume = float(window["volume"].mean())
     volume = float(last["volume"])
     return MarketSummary(
         last_close=float(last["close"]),
         last_high=float(last["high"]),
         last_low=float(last["low"]),
-        change_24h=_change(frame, last_time - timedelta(days=1)),
-        change_7d=_change(frame, last_time - timedelta(days=7)),
-        high_30d=float(month["high"].max()),
-        low_30d=float(month["low"].min()),
+        change_24h=_change(frame, last_time - DAY),
+        change_7d=_change(frame, last_time - WEEK),
+        range_label="30 d" if span == MONTH else "24 h",
+        range_high=float(window["high"].max()),
+        range_low=float(window["low"].min()),
         volume=volume,
-        volume_vs_30d=volume / mean_volume - 1 if mean_volume > 0 else None,
+        volume_vs_mean=volume / mean_volume - 1 if mean_volume > 0 else None,
     )
 
 

@@ -17,8 +17,8 @@ from inference_app import charts, live_record, model_card
 from inference_app.forecaster import Forecast, Forecaster
 from inference_app.freshness import Freshness, days_since, describe_age, format_time
 from inference_app.market import (
-    CANDLES_FOR_SUMMARY,
     MarketSummary,
+    candles_for_summary,
     format_change,
     format_price,
     format_volume,
@@ -108,14 +108,14 @@ def build_page(forecaster: Forecaster, symbol: str | None, days: Any, model: str
 
 def fill_data(page: Page, forecaster: Forecaster, symbol: str) -> None:
     """KPI row and the Data tab: the latest candles and features with their freshness."""
-    candles = guarded(
-        page, "candles", lambda: forecaster.latest(CANDLES, symbol, CANDLES_FOR_SUMMARY)
-    )
+    interval = forecaster.interval
+    rows = max(charts.HISTORY_CANDLES, candles_for_summary(interval))
+    candles = guarded(page, "candles", lambda: forecaster.latest(CANDLES, symbol, rows))
     if candles is None:
         return
     page.history = candles
     page.candles = _newest_first(candles, DATA_ROWS)
-    page.summary = summarize(candles)
+    page.summary = summarize(candles, interval)
     page.freshness = forecaster.rows_freshness(symbol, candles)
     lines = [f"**candles:** {page.freshness.describe()}"]
     features = guarded(page, "features", lambda: forecaster.latest(FEATURES, symbol, DATA_ROWS))
@@ -264,11 +264,12 @@ def kpi_html(summary: MarketSummary, extra: list[tuple[str, str]] | None = None)
         ("last candle low", format_price(summary.last_low)),
         ("24 h change", format_change(summary.change_24h)),
         ("7 d change", format_change(summary.change_7d)),
-        ("30 d high", format_price(summary.high_30d)),
-        ("30 d low", format_price(summary.low_30d)),
+        (f"{summary.range_label} high", format_price(summary.range_high)),
+        (f"{summary.range_label} low", format_price(summary.range_low)),
         (
-            "volume",
-            format_volume(summary.volume) + f" ({format_change(summary.volume_vs_30d)} vs 30 d)",
+            "last candle volume",
+            format_volume(summary.volume)
+            + f" ({format_change(summary.volume_vs_mean)} vs {summary.range_label} mean)",
         ),
         *(extra or []),
     ]

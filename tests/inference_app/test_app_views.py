@@ -40,12 +40,13 @@ def test_full_page(forecaster: Forecaster) -> None:
 def test_kpis_follow_the_candles(forecaster: Forecaster, data_dir) -> None:
     """It computes last close, 24 h / 7 d change and the 30 d range from the stored candles."""
     csv = pd.read_csv(data_dir / "BTCUSDT_1d.csv").iloc[:-1]  # the last row is still open
-    summary = summarize(forecaster.latest(CANDLES, "BTCUSDT", 60))
+    summary = summarize(forecaster.latest(CANDLES, "BTCUSDT", 60), "1d")
     assert summary.last_close == csv["close"].iloc[-1]
     assert summary.change_24h == pytest.approx(csv["close"].iloc[-1] / csv["close"].iloc[-2] - 1)
     assert summary.change_7d == pytest.approx(csv["close"].iloc[-1] / csv["close"].iloc[-8] - 1)
-    assert summary.high_30d == csv["high"].tail(30).max()
-    assert summary.low_30d == csv["low"].tail(30).min()
+    assert summary.range_label == "30 d"
+    assert summary.range_high == csv["high"].tail(30).max()
+    assert summary.range_low == csv["low"].tail(30).min()
     assert summary.volume == csv["volume"].iloc[-1]
 
 
