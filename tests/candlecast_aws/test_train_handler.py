@@ -19,7 +19,7 @@ from candlecast.errors import SettingsError
 from candlecast.settings import Settings
 from candlecast_aws import retrain
 from candlecast_aws.retrain import MIN_REFIT_S, RetrainFailed, check_registry
-from daily_pipeline.groups import OUTCOMES
+from daily_pipeline.groups import OUTCOMES, PREDICTIONS
 from daily_pipeline.monitor import live_health
 from feature_pipeline.groups import FEATURE_COLUMNS, FEATURES
 from feature_store import open_registry, open_store
@@ -202,7 +202,7 @@ def test_a_refit_is_not_started_without_the_time_it_needs(
     assert not (tmp_path / "registry").exists()
 
 
-def test_the_handler_refits_an_old_model_on_an_s3_store_filled_from_the_simulator(
+def test_the_handler_refits_an_old_model_on_s3_filled_from_the_simulator(
     train_handler: ModuleType,
     lambda_handler: ModuleType,
     binance_sim: str,
@@ -211,9 +211,10 @@ def test_the_handler_refits_an_old_model_on_an_s3_store_filled_from_the_simulato
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The daily function backfills BTCUSDT to 2025-12-01 on S3 and a quick model is trained;
-    35 days later (the daily function caught up) the retrain refits it with its recorded
-    config through 2026-01-05 and serves that; run again, it finds it fresh and writes nothing."""
+    """The daily function backfills BTCUSDT to 2025-12-01 on S3 and a quick model is trained
+    into the registry on S3; 35 days later (the daily function caught up, logging the served
+    model's forecasts) the retrain refits it with its recorded config through 2026-01-05 and
+    serves that; run again, it finds it fresh and writes nothing."""
     from training_pipeline.config import QUICK
     from training_pipeline.run import run
 
@@ -221,6 +222,7 @@ def test_the_handler_refits_an_old_model_on_an_s3_store_filled_from_the_simulato
     for key, value in {
         "CANDLECAST_HOME": str(tmp_path),
         "CANDLECAST_STORE_URI": "s3://candlecast-store/store",
+        "CANDLECAST_REGISTRY_URI": "s3://candlecast-store/registry",
         "BINANCE_API_URL": binance_sim,
         "CANDLECAST_NOW": "2025-12-02T00:05:00Z",
     }.items():
@@ -233,10 +235,13 @@ def test_the_handler_refits_an_old_model_on_an_s3_store_filled_from_the_simulato
     ).series
     assert first.served.metadata["trained_until"].startswith("2025-12-01")
     monkeypatch.setenv("CANDLECAST_NOW", NOW)
-    assert lambda_handler.handler({"symbols": ["BTCUSDT"]}, None)["symbols"][0]["status"] == "ok"
+    (caught_up,) = lambda_handler.handler({"symbols": ["BTCUSDT"]}, None)["symbols"]
+    assert caught_up["status"] == "ok"
+    logged = open_store(settings).read(PREDICTIONS, symbol="BTCUSDT", interval="1d")
+    assert first.served.name in set(logged["model"])
     capsys.readouterr()
 
-    event = {"symbols": ["BTCUSDT"], "interval": "1d", "max_age": "30d", **ALLOW}
+    event = {"symbols": ["BTCUSDT"], "interval": "1d", "max_age": "30d"}
     summary = train_handler.handler(event, LambdaContext(900))
     (series,) = summary["series"]
     assert (summary["ok"], series["action"], series["error"]) == (True, "refit", None)
@@ -258,4 +263,5 @@ def test_the_handler_refits_an_old_model_on_an_s3_store_filled_from_the_simulato
     assert files(tmp_path) == before
     keys = boto3.client("s3").list_objects_v2(Bucket="candlecast-store")["Contents"]
     assert any(k["Key"].startswith("store/features_v1/") for k in keys)
-    assert not (tmp_path / "store").exists()
+    assert any(k["Key"] == f"registry/{served.name}/versions/{served.version}.json" for k in keys)
+    assert not (tmp_path / "store").exists() and not (tmp_path / "registry").exists()
