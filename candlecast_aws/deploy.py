@@ -1,5 +1,6 @@
-"""Deploy to AWS: the daily job's Lambda function from its image, its schedule, DLQ and
-permission, and (with a training image) the weekly retrain's function, rule and permission.
+"""Deploy to AWS: the daily job's Lambda function from its image, its rules (one per served
+interval), DLQ and permissions, and (with a training image) the weekly retrain's function, rule
+and permission.
 
 Every resource is compared with what exists first, so a second deploy changes nothing; the plan
 is the list of `Change`s and `--dry-run` only computes it.
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 LAMBDA_HOME = "/tmp/candlecast"  # the only writable folder in a Lambda
 DEFAULT_MEMORY_MB = 1024
+# The longest run, of the daily rule; the job ends a shorter interval's run sooner on its own
+# (within half a candle: a 5m run in 150 s, job.RUN_SHARE), so one timeout serves every rule.
 DEFAULT_TIMEOUT_S = 300
 # The retrain fits networks on CPU: Lambda's most memory (which also brings its most vCPUs, 6)
 # and its longest timeout; benchmarks/retrain.py measures a refit against both.
@@ -41,18 +44,19 @@ class DeployError(CandlecastError):
 
 @dataclass(frozen=True)
 class Function:
-    """One Lambda function of the deploy and the schedule rule that invokes it."""
+    """One Lambda function of the deploy and the schedule rules that invoke it."""
 
     kind: str  # daily | train
     name: str
     image_uri: str
     memory_mb: int
     timeout_s: int
-    schedule: ScheduledRule
+    rules: tuple[ScheduledRule, ...]
 
-    @property
-    def permission_id(self) -> str:
-        return f"{self.schedule.rule_name}-invoke"
+
+def permission_id(rule: ScheduledRule) -> str:
+    """The statement id of the function's permission for `rule` to invoke it."""
+    return f"{rule.rule_name}-invoke"
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,14 @@ class DeployRequest:
         self.functions()  # a schedule without a rule for a deployed function fails here
 
     def functions(self) -> tuple[Function, ...]:
-        """The functions to deploy, daily first, each with its rule."""
+        """The functions to deploy, daily first, each with its rules."""
         daily = Function(
             DAILY,
             self.function_name,
             self.image_uri,
             self.memory_mb,
             self.timeout_s,
-            self.schedule.for_function(DAILY),
+            self.schedule.rules_for(DAILY),
         )
         if self.train_image_uri is None:
             return (daily,)
@@ -103,7 +107,7 @@ class DeployRequest:
             self.train_image_uri,
             self.train_memory_mb,
             self.train_timeout_s,
-            self.schedule.for_function(TRAIN),
+            self.schedule.rules_for(TRAIN),
         )
         return daily, train
 
@@ -181,14 +185,19 @@ def check_environment(environment: Mapping[str, str]) -> dict[str, str]:
 def deploy(request: DeployRequest, clients: AwsClients, *, dry_run: bool = False) -> list[Change]:
     """Bring the AWS resources to the request; what changed (or would change, with dry_run).
 
-    The shared dead-letter queue first, then per function: itself, its rule, the rule's
-    permission to invoke it and the rule's targets.
+    The shared dead-letter queue first, then per function: itself, and per rule of it: the
+    rule, its permission to invoke the function and its targets. A rule that is no longer in
+    the schedule is left as it is (disable it in the file, or delete it with the AWS CLI).
     """
     steps = [lambda: _queue(request, clients)]
     for function in request.functions():
+        steps.append(lambda function=function: _function(request, function, clients))
         steps += [
-            lambda resource=resource, function=function: resource(request, function, clients)
-            for resource in _FUNCTION_RESOURCES
+            lambda resource=resource, function=function, rule=rule: resource(
+                request, function, rule, clients
+            )
+            for rule in function.rules
+            for resource in _RULE_RESOURCES
         ]
     changes = []
     for step in steps:
@@ -281,9 +290,10 @@ def _create_function(function: Function, lam: Any, config: dict[str, Any]) -> No
     lam.get_waiter("function_active_v2").wait(FunctionName=function.name)
 
 
-def _rule(request: DeployRequest, function: Function, clients: AwsClients) -> _Step:
-    events, wanted = clients.events, function.schedule.rule
-    name = function.schedule.rule_name
+def _rule(
+    request: DeployRequest, function: Function, rule: ScheduledRule, clients: AwsClients
+) -> _Step:
+    events, wanted, name = clients.events, rule.rule, rule.rule_name
     try:
         current = events.describe_rule(Name=name)
     except events.exceptions.ResourceNotFoundException:
@@ -293,9 +303,11 @@ def _rule(request: DeployRequest, function: Function, clients: AwsClients) -> _S
     return change, lambda: events.put_rule(**wanted)
 
 
-def _permission(request: DeployRequest, function: Function, clients: AwsClients) -> _Step:
-    lam, sid = clients.lambda_, function.permission_id
-    rule_arn = request.rule_arn(function.schedule.rule_name)
+def _permission(
+    request: DeployRequest, function: Function, rule: ScheduledRule, clients: AwsClients
+) -> _Step:
+    lam, sid = clients.lambda_, permission_id(rule)
+    rule_arn = request.rule_arn(rule.rule_name)
     current = _statement(lam, function.name, sid)
     source = (current or {}).get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
 
@@ -326,11 +338,11 @@ def _statement(lam: Any, function_name: str, sid: str) -> dict[str, Any] | None:
     return next((s for s in policy.get("Statement", []) if s.get("Sid") == sid), None)
 
 
-def _targets(request: DeployRequest, function: Function, clients: AwsClients) -> _Step:
-    events, rule = clients.events, function.schedule.rule_name
-    wanted = function.schedule.rendered_targets(
-        request.function_arn(function.name), request.queue_arn
-    )
+def _targets(
+    request: DeployRequest, function: Function, scheduled: ScheduledRule, clients: AwsClients
+) -> _Step:
+    events, rule = clients.events, scheduled.rule_name
+    wanted = scheduled.rendered_targets(request.function_arn(function.name), request.queue_arn)
     try:
         current = {t["Id"]: t for t in events.list_targets_by_rule(Rule=rule)["Targets"]}
     except events.exceptions.ResourceNotFoundException:
@@ -348,7 +360,7 @@ def _targets(request: DeployRequest, function: Function, clients: AwsClients) ->
     return change, apply
 
 
-_FUNCTION_RESOURCES = (_function, _rule, _permission, _targets)
+_RULE_RESOURCES = (_rule, _permission, _targets)
 
 
 def _same(current: Any, wanted: Any) -> bool:

@@ -3,7 +3,8 @@
 `lambda/handler.py` is a thin adapter over `handle`. Only the standard library and the settings
 are imported at module level, so the Lambda's cold import stays fast; the pipeline loads on use.
 
-Time: the work ends MARGIN_S before the Lambda's own timeout (from the context's remaining time).
+Time: the work ends MARGIN_S before the Lambda's own timeout (from the context's remaining time),
+or after RUN_SHARE of one candle of the event's interval if that is sooner (a 5m run: 150 s).
 Symbols run on MAX_WORKERS threads, each within its share of that time; a symbol not finished by
 then is reported as an error, and the summary is logged and returned (or raised) before the
 timeout. Failures are of two kinds:
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from candlecast.errors import CandlecastError, SettingsError, ValidationError
-from candlecast.intervals import check_interval
+from candlecast.intervals import check_interval, interval_ms
 from candlecast.settings import Settings, parse_symbols
 
 if TYPE_CHECKING:
@@ -47,6 +48,11 @@ MAX_WORKERS = 4
 # Kept back from the Lambda's remaining time: a request in flight at a symbol's deadline (10 s
 # timeout), then the summary's log lines and the return.
 MARGIN_S = 15.0
+# One function serves every interval's rule, under one Lambda timeout: a run also ends within
+# half a candle of its interval, so a 5m run is done long before the next one starts (two runs
+# of an interval at once are safe, the sync is idempotent, but the second only repeats the
+# first's requests) and its candles land before the app calls them stale (schedule.py).
+RUN_SHARE = 0.5
 PERMANENT = (SettingsError, ValidationError)
 _SECRETS_TRANSIENT = {"ThrottlingException", "InternalServiceError", "ServiceUnavailable"}
 _OVERRIDES = {"symbols", "interval"}
@@ -87,6 +93,12 @@ class Deadline:
             return cls()
         seconds = max(0.0, remaining_ms() / 1000 - margin_s)
         return cls(time.monotonic() + seconds, seconds)
+
+    def within(self, seconds: float, started: float) -> Deadline:
+        """This deadline, or `seconds` after `started` (a time.monotonic() value) if sooner."""
+        if self.at is not None and self.at <= started + seconds:
+            return self
+        return Deadline(started + seconds, max(0.0, started + seconds - time.monotonic()))
 
     def left(self) -> float | None:
         """Seconds until the deadline (0 once it passed; None without a deadline)."""
@@ -192,9 +204,11 @@ def handle(
 
     The summary; `{"ok": false, ...}` for a permanent error; DailyRunFailed when a symbol failed.
     """
+    started = time.monotonic()
     deadline = Deadline.after(remaining_ms)
     try:
         settings = load_settings(env, parse_event(event), lambda: aws_client("secretsmanager"))
+        deadline = deadline.within(run_budget_s(settings.interval), started)
         store = _open_store(settings)
         registry = _open_registry(settings)
     except PERMANENT as error:
@@ -211,6 +225,11 @@ def handle(
     if not summary["ok"]:
         raise DailyRunFailed(summary)
     return summary
+
+
+def run_budget_s(interval: str) -> float:
+    """The longest a run of `interval` may take, whatever the Lambda's timeout."""
+    return interval_ms(interval) / 1000 * RUN_SHARE
 
 
 def run_symbols(

@@ -1,5 +1,5 @@
-"""`candlecast deploy aws`: the daily Lambda, the weekly retrain Lambda, their EventBridge rules,
-queue and permissions."""
+"""`candlecast deploy aws`: the daily Lambda and its EventBridge rule per interval, the weekly
+retrain Lambda and its rule, the queue and permissions."""
 
 from __future__ import annotations
 
@@ -79,18 +79,23 @@ def deploy_aws(
     ] = DEFAULT_TRAIN_TIMEOUT_S,
     schedule: Annotated[
         Path,
-        typer.Option(help="The EventBridge rules, their targets and the dead-letter queue."),
+        typer.Option(
+            help="The EventBridge rules, their targets and the dead-letter queue: one daily-job "
+            "rule per interval (the repository's file: 1d only; "
+            "eventbridge.intraday.json adds 4h, 1h and 5m)."
+        ),
     ] = Path("eventbridge.json"),
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only print the plan; change nothing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
-    """Create or update the daily Lambda (from an image), its daily EventBridge rule, DLQ and
-    permission; with --train-image-uri also the retrain Lambda, its weekly rule and permission.
+    """Create or update the daily Lambda (from an image), its EventBridge rules (one per
+    interval in --schedule, each a cron shortly after that interval's close), DLQ and
+    permissions; with --train-image-uri also the retrain Lambda, its weekly rule and permission.
 
     Both functions get the same --env. Idempotent: resources that already match are left
-    alone, so a second run changes nothing.
+    alone, so a second run changes nothing; a rule removed from the file stays in AWS.
     """
     from candlecast_aws.deploy import AwsClients, DeployRequest, check_environment, deploy
     from candlecast_aws.schedule import load_schedule

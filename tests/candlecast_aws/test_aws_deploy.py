@@ -1,5 +1,5 @@
 """`candlecast deploy aws` against moto: create, leave alone, update, dry-run, bad input; the
-weekly retrain's function and rule beside the daily one's."""
+weekly retrain's function and rule beside the daily one's; one daily rule per interval."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from candlecast_aws.schedule import load_schedule
 from candlecast_cli.app import main
 
 SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "eventbridge.json"
+INTRADAY_FILE = Path(__file__).resolve().parents[2] / "eventbridge.intraday.json"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/candlecast-daily:{tag}"
 TRAIN_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/candlecast-train:{tag}"
 TRUST = {
@@ -306,4 +307,163 @@ def test_the_retrain_function_needs_its_own_name(
     extra += ["--train-function-name", "candlecast-daily"]
     assert main(["deploy", "aws", *cli_args(role_arn), *extra]) == 1
     assert "give the retrain function its own" in capsys.readouterr().err
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+
+
+def rules_state() -> dict[str, dict]:
+    """Each rule's schedule, state and targets' inputs, as EventBridge reports them."""
+    events = boto3.client("events")
+    return {
+        rule["Name"]: {
+            "ScheduleExpression": rule["ScheduleExpression"],
+            "State": rule["State"],
+            "inputs": [
+                json.loads(t["Input"])
+                for t in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+            ],
+        }
+        for rule in events.list_rules()["Rules"]
+    }
+
+
+def test_a_schedule_per_interval_deploys_one_rule_per_interval(role_arn: str) -> None:
+    """It creates the daily function once and, per interval, a rule with the file's cron, a
+    target passing that interval, and a permission; the DLQ accepts every rule."""
+    changes = deploy(
+        request(role_arn, schedule=load_schedule(INTRADAY_FILE)), AwsClients.connect("us-east-1")
+    )
+    names = [
+        "candlecast-daily",
+        "candlecast-daily-4h",
+        "candlecast-daily-1h",
+        "candlecast-daily-5m",
+    ]
+    assert [(c.resource, c.name, c.action) for c in changes] == [
+        ("dead-letter queue", "candlecast-daily-dlq", "create"),
+        ("lambda function", "candlecast-daily", "create"),
+        *[
+            (resource, f"{name}{suffix}", "create")
+            for name in names
+            for resource, suffix in (
+                ("schedule rule", ""),
+                ("invoke permission", "-invoke"),
+                ("rule target", "-lambda"),
+            )
+        ],
+    ]
+    assert rules_state() == {
+        "candlecast-daily": {
+            "ScheduleExpression": "cron(5 0 * * ? *)",
+            "State": "ENABLED",
+            "inputs": [{"symbols": ["BTCUSDT", "ETHUSDT"], "interval": "1d"}],
+        },
+        "candlecast-daily-4h": {
+            "ScheduleExpression": "cron(5 0/4 * * ? *)",
+            "State": "ENABLED",
+            "inputs": [{"symbols": ["BTCUSDT"], "interval": "4h"}],
+        },
+        "candlecast-daily-1h": {
+            "ScheduleExpression": "cron(5 * * * ? *)",
+            "State": "ENABLED",
+            "inputs": [{"symbols": ["BTCUSDT"], "interval": "1h"}],
+        },
+        "candlecast-daily-5m": {
+            "ScheduleExpression": "cron(1/5 * * * ? *)",
+            "State": "ENABLED",
+            "inputs": [{"symbols": ["BTCUSDT"], "interval": "5m"}],
+        },
+    }
+    state = aws_state()
+    events = boto3.client("events")
+    arns = [events.describe_rule(Name=name)["Arn"] for name in names]
+    function_arn = state["function"]["FunctionArn"]
+    for name in names:
+        (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
+        assert target["Arn"] == function_arn
+        assert target["DeadLetterConfig"]["Arn"] == state["queue"]["QueueArn"]
+    permitted = {
+        s["Sid"]: s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in state["policy"]["Statement"]
+    }
+    assert permitted == {f"{name}-invoke": arn for name, arn in zip(names, arns, strict=True)}
+    queue_policy = json.loads(state["queue"]["Policy"])
+    sources = [s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in queue_policy["Statement"]]
+    assert sources[:4] == arns and sources[4].endswith(":rule/candlecast-retrain")
+
+
+def test_adding_intraday_rules_leaves_the_daily_rule_alone_and_a_redeploy_changes_nothing(
+    role_arn: str,
+) -> None:
+    """It creates only the new rules (and widens the DLQ's policy) over a daily-only deploy,
+    then finds everything up to date."""
+    deploy(request(role_arn), AwsClients.connect("us-east-1"))
+    daily = aws_state()
+    intraday = request(role_arn, schedule=load_schedule(INTRADAY_FILE))
+    changed = [
+        c for c in deploy(intraday, AwsClients.connect("us-east-1")) if c.action != UNCHANGED
+    ]
+    assert [(c.name, c.action) for c in changed] == [
+        ("candlecast-daily-dlq", "update"),
+        *[
+            (f"candlecast-daily-{interval}{suffix}", "create")
+            for interval in ("4h", "1h", "5m")
+            for suffix in ("", "-invoke", "-lambda")
+        ],
+    ]
+    after = aws_state()
+    assert (after["rule"], after["targets"], after["function"]) == (
+        daily["rule"],
+        daily["targets"],
+        daily["function"],
+    )
+    before = rules_state()
+    assert {c.action for c in deploy(intraday, AwsClients.connect("us-east-1"))} == {UNCHANGED}
+    assert rules_state() == before
+
+
+def test_the_cli_deploys_a_schedule_file_with_a_rule_per_interval(
+    role_arn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It plans the queue, the function and three resources per rule from --schedule FILE."""
+    args = [*cli_args(role_arn), "--schedule", str(INTRADAY_FILE), "--dry-run", "--json"]
+    assert main(["deploy", "aws", *args]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["changed"] == 2 + 3 * 4
+    rules = [r["name"] for r in plan["resources"] if r["resource"] == "schedule rule"]
+    assert rules == [
+        "candlecast-daily",
+        "candlecast-daily-4h",
+        "candlecast-daily-1h",
+        "candlecast-daily-5m",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "interval", "message"),
+    [
+        ("rate(5 minutes)", "5m", "Rules[3]: schedule 'rate(5 minutes)' for 5m candles: rate()"),
+        ("cron(5 * * * ? *)", "5m", "does not fire once per 5m candle"),
+        ("cron(1/5 * * * ? *)", "1h", "does not fire once per 1h candle"),
+        ("cron(* * * * ? *)", "1m", "1m candles cannot be scheduled"),
+    ],
+)
+def test_a_schedule_that_does_not_fit_its_interval_is_refused_before_any_aws_call(
+    role_arn: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    expression: str,
+    interval: str,
+    message: str,
+) -> None:
+    """It prints one line naming the rule and a cron that fits, exits 1 and creates nothing."""
+    data = json.loads(INTRADAY_FILE.read_text())
+    rule = data["Rules"][3]
+    rule["Rule"]["ScheduleExpression"] = expression
+    rule["Targets"][0]["Input"] = json.dumps({"symbols": ["BTCUSDT"], "interval": interval})
+    rule["Targets"][0]["RetryPolicy"]["MaximumEventAgeInSeconds"] = 60
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps(data))
+    assert main(["deploy", "aws", *cli_args(role_arn), "--schedule", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert boto3.client("events").list_rules()["Rules"] == []
     assert boto3.client("lambda").list_functions()["Functions"] == []

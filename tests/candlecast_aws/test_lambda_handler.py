@@ -1,5 +1,5 @@
 """The Lambda handler: events, overrides, the deadline, concurrency, permanent and transient
-errors, the secret, the raw archive."""
+errors, the secret, the raw archive; the interval each schedule rule's event names."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
 import boto3
+import pandas as pd
 import pytest
 
 from candlecast.errors import SettingsError
+from candlecast.intervals import interval_step
 from candlecast.settings import Settings
 from candlecast_aws import job
 from candlecast_aws.job import DailyRunFailed, SecretsUnavailable, load_settings, parse_event
+from candlecast_aws.schedule import DAILY, load_schedule
 from feature_pipeline.csv_source import CsvSource
 from feature_pipeline.groups import CANDLES, FEATURES
 from feature_store.local import LocalFeatureStore
@@ -38,6 +41,8 @@ SCHEDULED = {
 }
 EIGHT = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "ADAUSDT", "DOGEUSDT", "LTCUSDT", "LINKUSDT", "DOTUSDT"]
 UNREACHABLE = "http://127.0.0.1:9/unreachable"  # the discard port: connection refused at once
+INTRADAY_FILE = Path(__file__).resolve().parents[2] / "eventbridge.intraday.json"
+INTRADAY_NOW = datetime(2025, 8, 10, 12, 1, tzinfo=UTC)  # the 5m rule's run after 12:00's close
 
 
 class LambdaContext:
@@ -420,3 +425,101 @@ def test_the_store_can_live_on_s3_as_in_production(
     for group in ("candles", "features", "predictions", "outcomes"):
         assert any(k["Key"].startswith(f"store/{group}_v1/") for k in keys), group
     assert not (lambda_env / "store").exists()
+
+
+@pytest.fixture(scope="module")
+def intraday_sim(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Binance simulator of BTCUSDT 5m and 1h candles, summed from the shared August 2025
+    1m candles, its clock a minute after the 12:00 UTC close of 2025-08-10."""
+    from candlecast_sim.simulator import start_simulator
+
+    folder = tmp_path_factory.mktemp("intraday")
+    minutes = pd.read_csv(data_dir / "BTCUSDT_1m_2025-08.csv", parse_dates=["open_time"])
+    minutes = minutes.set_index("open_time")
+    prices = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    for interval, rule in (("5m", "5min"), ("1h", "1h")):
+        bars = minutes.resample(rule).agg(prices).dropna()
+        bars.index = bars.index.tz_convert(None).rename("timestamp")
+        bars.to_csv(folder / f"BTCUSDT_{interval}.csv")
+    with start_simulator(folder, now=INTRADAY_NOW) as simulator:
+        yield simulator.url
+
+
+def rule_event(interval: str) -> dict:
+    """The constant input the example schedule's rule for `interval` sends the function."""
+    (event,) = load_schedule(INTRADAY_FILE).for_function(DAILY, interval).target_inputs()
+    return event
+
+
+@pytest.mark.parametrize(
+    ("interval", "last_closed", "budget_s"),
+    [
+        ("4h", datetime(2026, 1, 6, 8, tzinfo=UTC), 285),  # the Lambda's 300 s less the margin
+        ("1h", datetime(2025, 8, 10, 11, tzinfo=UTC), 285),
+        ("5m", datetime(2025, 8, 10, 11, 55, tzinfo=UTC), 150),  # half a 5m candle
+    ],
+)
+def test_a_rule_event_syncs_the_interval_it_names(
+    lambda_handler: ModuleType,
+    lambda_env: Path,
+    intraday_sim: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    interval: str,
+    last_closed: datetime,
+    budget_s: float,
+) -> None:
+    """It stores that interval's candles and features through the newest closed one (and no
+    other interval's), within a budget its interval bounds; the next run finds it up to date."""
+    if interval != "4h":  # the shared data has 4h candles; 1h and 5m come from the 1m file
+        monkeypatch.setenv("BINANCE_API_URL", intraday_sim)
+        monkeypatch.setenv("CANDLECAST_NOW", INTRADAY_NOW.isoformat())
+    summary = lambda_handler.handler(rule_event(interval), LambdaContext(300))
+    (line,) = summary["symbols"]
+    assert (line["symbol"], line["interval"], line["status"]) == ("BTCUSDT", interval, "ok")
+    assert line["last_closed"] == last_closed.isoformat()
+    run_line = log_lines(capsys.readouterr().out)[-1]
+    assert run_line["event"] == "daily-run" and budget_s - 5 < run_line["budget_s"] <= budget_s
+    store = LocalFeatureStore(str(lambda_env / "store"))
+    for spec in (CANDLES, FEATURES):
+        latest = store.latest(spec, symbol="BTCUSDT", interval=interval, n=2)
+        assert list(latest["open_time"]) == [last_closed - interval_step(interval), last_closed]
+    assert store.latest(CANDLES, symbol="BTCUSDT", interval="1d", n=1).empty
+    again = lambda_handler.handler(rule_event(interval), LambdaContext(300))
+    assert [s["status"] for s in again["symbols"]] == ["up-to-date"]
+
+
+def test_two_runs_of_one_interval_at_once_store_it_once(
+    lambda_handler: ModuleType,
+    lambda_env: Path,
+    intraday_sim: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It ends with every 5m candle stored once when two invocations of the 5m rule overlap
+    (a slow run still going when the next starts): both succeed, the sync is idempotent."""
+    monkeypatch.setenv("BINANCE_API_URL", intraday_sim)
+    monkeypatch.setenv("CANDLECAST_NOW", INTRADAY_NOW.isoformat())
+    results: list[dict] = []
+    runs = [
+        threading.Thread(
+            target=lambda: results.append(
+                lambda_handler.handler(rule_event("5m"), LambdaContext(300))
+            )
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=120)
+    assert [r["ok"] for r in results] == [True, True]
+    store = LocalFeatureStore(str(lambda_env / "store"))
+    for spec in (CANDLES, FEATURES):
+        times = store.read(spec, symbol="BTCUSDT", interval="5m")["open_time"]
+        assert times.is_unique and times.iloc[-1] == INTRADAY_NOW - timedelta(minutes=6)
+    candles = store.read(CANDLES, symbol="BTCUSDT", interval="5m")
+    assert (
+        len(candles)
+        == (candles["open_time"].iloc[-1] - candles["open_time"].iloc[0]) / (interval_step("5m"))
+        + 1
+    )
