@@ -42,8 +42,10 @@ def backfill(
     source: Annotated[
         str,
         typer.Option(
-            help="Where candles come from: 'binance' (REST API; BINANCE_API_URL overrides the URL) "
-            "or 'csv:PATH' (a kline CSV file or a folder of them)."
+            help="Where candles come from: 'binance' (REST API; BINANCE_API_URL overrides the "
+            "URL), 'vision' (Binance Vision's monthly/daily zips, SHA-256 checked and cached under "
+            "CANDLECAST_HOME/cache/vision, then REST for the newest candles; BINANCE_VISION_URL "
+            "overrides the site) or 'csv:PATH' (a kline CSV file or a folder of them)."
         ),
     ] = "binance",
     now: Annotated[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 import logging
 import re
 from collections.abc import Callable
@@ -39,6 +40,7 @@ _VISION_COLUMNS = (
 _TRADE_COUNT_NAMES = ("trade_count", "count", "number_of_trades")
 # Epoch values above this are microseconds (Binance's spot dumps since 2025), below it milliseconds.
 _US_THRESHOLD = 10**14
+_HEAD_BYTES = 8192  # enough to tell a header line and binary content
 
 
 def series_of(path: Path) -> tuple[str, str] | None:
@@ -55,24 +57,36 @@ def files_for(root: Path, symbol: str, interval: str) -> list[Path]:
 
 def read_kline_file(path: Path, symbol: str, interval: str) -> pd.DataFrame:
     """One kline CSV (any supported layout) as a `candles` frame, sorted and de-duplicated."""
-    has_header = not _first_text(path)[:1].isdigit()
+    return _read(path, _first_text(path), str(path), symbol, interval)
+
+
+def read_kline_bytes(data: bytes, label: str, symbol: str, interval: str) -> pd.DataFrame:
+    """Kline CSV content held in memory (e.g. a zip member) as `read_kline_file` reads a file;
+    `label` names it in error messages."""
+    return _read(io.BytesIO(data), _decoded(data[:_HEAD_BYTES], label), label, symbol, interval)
+
+
+def _read(
+    source: Path | io.BytesIO, head: str, label: str, symbol: str, interval: str
+) -> pd.DataFrame:
+    has_header = not head[:1].isdigit()
     try:
         if has_header:
-            raw = pd.read_csv(path, float_precision="round_trip")
+            raw = pd.read_csv(source, float_precision="round_trip")
         else:
             raw = pd.read_csv(
-                path, header=None, names=_VISION_COLUMNS, float_precision="round_trip"
+                source, header=None, names=_VISION_COLUMNS, float_precision="round_trip"
             )
     except UnicodeDecodeError:
-        raise _not_text(path) from None
+        raise _not_text(label) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise SourceError(
-            f"{path}: not a readable kline CSV ({error}); expected Binance kline rows"
+            f"{label}: not a readable kline CSV ({error}); expected Binance kline rows"
         ) from None
     try:
-        frame = _normalise(raw, path, symbol, interval)
+        frame = _normalise(raw, label, symbol, interval)
     except ValidationError as error:
-        raise ValidationError(f"{path}: {error}") from None
+        raise ValidationError(f"{label}: {error}") from None
     return (
         frame.sort_values("open_time")
         .drop_duplicates("open_time", keep="last")
@@ -80,29 +94,33 @@ def read_kline_file(path: Path, symbol: str, interval: str) -> pd.DataFrame:
     )
 
 
-def _first_text(path: Path, size: int = 8192) -> str:
+def _first_text(path: Path) -> str:
     """The file's first bytes as text; binary files (NUL bytes, not UTF-8) are a SourceError."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(size)
+            head = handle.read(_HEAD_BYTES)
     except OSError as error:
         raise SourceError(f"{path}: cannot be read ({error.strerror}); check the path") from None
+    return _decoded(head, str(path))
+
+
+def _decoded(head: bytes, label: str) -> str:
     if b"\0" in head:
-        raise _not_text(path)
+        raise _not_text(label)
     try:  # incremental: a character cut at the end of the chunk is not an error
         return codecs.getincrementaldecoder("utf-8")().decode(head)
     except UnicodeDecodeError:
-        raise _not_text(path) from None
+        raise _not_text(label) from None
 
 
-def _not_text(path: Path) -> SourceError:
+def _not_text(label: str) -> SourceError:
     return SourceError(
-        f"{path}: not a text kline CSV (it holds binary or non-UTF-8 bytes); pass a Binance "
+        f"{label}: not a text kline CSV (it holds binary or non-UTF-8 bytes); pass a Binance "
         "kline CSV as exported or downloaded from data.binance.vision (unzipped)"
     )
 
 
-def _normalise(raw: pd.DataFrame, path: Path, symbol: str, interval: str) -> pd.DataFrame:
+def _normalise(raw: pd.DataFrame, label: str, symbol: str, interval: str) -> pd.DataFrame:
     if "timestamp" in raw.columns:  # shared data: timestamp,open,high,low,close,volume
         raw = raw.rename(columns={"timestamp": "open_time"})
     missing = [
@@ -110,7 +128,7 @@ def _normalise(raw: pd.DataFrame, path: Path, symbol: str, interval: str) -> pd.
     ]
     if missing:
         raise SourceError(
-            f"{path}: columns {missing} are missing; expected Binance kline columns "
+            f"{label}: columns {missing} are missing; expected Binance kline columns "
             "(open_time/timestamp, open, high, low, close, volume, ...)"
         )
     open_time = _times(raw["open_time"])

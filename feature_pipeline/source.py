@@ -1,4 +1,4 @@
-"""Choosing a candle source by name: 'binance', 'csv:PATH' or 'archive:s3://BUCKET[/PREFIX]'."""
+"""Choosing a candle source by name: 'binance', 'vision', 'csv:PATH' or 'archive:s3://BUCKET'."""
 
 from __future__ import annotations
 
@@ -11,16 +11,25 @@ if TYPE_CHECKING:
     from candlecast.settings import Settings
     from feature_pipeline.fetch import CandleSource
 
-SPECS = "'binance', 'csv:PATH' (a file or folder) or 'archive:s3://BUCKET[/PREFIX]'"
+SPECS = (
+    "'binance', 'vision' (Binance Vision's zipped dumps, then REST), 'csv:PATH' (a file or "
+    "folder) or 'archive:s3://BUCKET[/PREFIX]'"
+)
 
 
 def open_source(settings: Settings, spec: str = "binance", **options: object) -> CandleSource:
-    """The source named by `spec`: Binance's REST API (python-binance), kline CSV files, or the
-    raw kline archive the Lambda writes (a replay: nothing is asked from Binance)."""
+    """The source named by `spec`: Binance's REST API (python-binance), Binance Vision's monthly
+    and daily zips (checked, cached under CANDLECAST_HOME, the newest candles through REST), kline
+    CSV files, or the raw kline archive the Lambda writes (a replay: nothing is asked from Binance).
+    """
     if spec == "binance":
         from feature_pipeline.binance import BinanceSource
 
         return BinanceSource.from_settings(settings, **options)
+    if spec == "vision":
+        from feature_pipeline.vision import VisionSource
+
+        return VisionSource.from_settings(settings, **options)
     if spec.startswith("csv:") and len(spec) > 4:
         from feature_pipeline.csv_source import CsvSource
 

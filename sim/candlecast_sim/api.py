@@ -136,6 +136,13 @@ class SimulatorState:
     requests: int = 0
     faults_served: list[str] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Binance Vision (candlecast_sim.vision): file names served damaged or as 404, a header row
+    vision_corrupt: set[str] = field(default_factory=set)
+    vision_missing: set[str] = field(default_factory=set)
+    vision_header: bool = False
+    vision_requests: list[str] = field(default_factory=list)  # every Vision path asked for
+    vision_zips: dict[str, bytes] = field(default_factory=dict)  # built zips, by name
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards the Vision fields
     _weight: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -152,6 +159,11 @@ class SimulatorState:
             self.requests += 1
             self._weight = {minute: self._weight.get(minute, 0) + weight}
             return self._weight[minute]
+
+    def note_vision(self, path: str) -> None:
+        """Count a Binance Vision request (REST requests are counted by `use_weight`)."""
+        with self.lock:
+            self.vision_requests.append(path)
 
     def next_fault(self) -> str | None:
         """The fault to serve for this request: scripted ones first (None: answer normally),
