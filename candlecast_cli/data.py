@@ -124,7 +124,8 @@ def binance_sim(
         int, typer.Option(help="Random seed for the faults: the same seed gives the same faults.")
     ] = 0,
 ) -> None:
-    """Serve kline CSVs as a local Binance REST API (point BINANCE_API_URL at the printed URL)."""
+    """Serve kline CSVs as a local Binance REST API and Binance Vision's zipped dumps (point
+    BINANCE_API_URL and BINANCE_VISION_URL at the printed URLs)."""
     if not 0 <= port <= 65535:
         raise SettingsError(f"--port {port} is not a TCP port; use 0 to 65535 (0 picks a free one)")
     from candlecast_sim.simulator import serve
@@ -134,6 +135,7 @@ def binance_sim(
     def announce(url: str) -> None:
         typer.echo(f"Binance simulator on {url} serving {data} (Ctrl-C stops it)")
         typer.echo(f"  export BINANCE_API_URL={url}")
+        typer.echo(f"  export BINANCE_VISION_URL={url.removesuffix('/api')}  # --source vision")
 
     try:
         serve(data, host, port, announce, now=fixed, fault_rate=fault_rate, seed=seed)

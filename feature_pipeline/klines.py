@@ -137,14 +137,15 @@ def find_gaps(frame: pd.DataFrame, interval: str) -> list[Gap]:
     """Every place where consecutive candles of one series are more than one interval apart."""
     if len(frame) < 2:
         return []
-    times = frame["open_time"].sort_values().to_numpy()
+    # As datetime64: a tz-aware column's plain to_numpy() makes a Timestamp object per row.
+    times = frame["open_time"].sort_values().to_numpy(dtype="datetime64[ns]")
     step = np.timedelta64(interval_ms(interval), "ms")
     deltas = np.diff(times)
     at = np.flatnonzero(deltas > step)
     return [
         Gap(
-            after=pd.Timestamp(times[i]).to_pydatetime(),
-            before=pd.Timestamp(times[i + 1]).to_pydatetime(),
+            after=pd.Timestamp(times[i], tz="UTC").to_pydatetime(),
+            before=pd.Timestamp(times[i + 1], tz="UTC").to_pydatetime(),
             missing=int(deltas[i] // step) - 1,
         )
         for i in at

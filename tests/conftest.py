@@ -34,7 +34,10 @@ def data_dir() -> Path:
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """It keeps each test independent of the developer's CANDLECAST_* and Binance settings."""
     for key in list(os.environ):
-        if key.startswith(("CANDLECAST_", "HOPSWORKS_")) or key == "BINANCE_API_URL":
+        if key.startswith(("CANDLECAST_", "HOPSWORKS_")) or key in (
+            "BINANCE_API_URL",
+            "BINANCE_VISION_URL",
+        ):
             monkeypatch.delenv(key, raising=False)
 
 

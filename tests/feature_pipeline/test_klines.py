@@ -122,3 +122,15 @@ def test_binance_fractional_trade_count_is_a_validation_error(serve_row) -> None
     source = serve_row(kline(trades=2.5))
     with pytest.raises(ValidationError, match="column trades must hold whole numbers"):
         source.fetch("BTCUSDT", "1d")
+
+
+def test_gaps_are_found_with_utc_times() -> None:
+    """It reports each hole between candles with its UTC bounds and the candles missing."""
+    from feature_pipeline.klines import find_gaps
+
+    opened = pd.to_datetime(
+        ["2025-01-01 00:00", "2025-01-01 00:01", "2025-01-01 00:05", "2025-01-01 00:06"], utc=True
+    )
+    (gap,) = find_gaps(pd.DataFrame({"open_time": opened}), "1m")
+    assert gap.after == datetime(2025, 1, 1, 0, 1, tzinfo=UTC)
+    assert gap.before == datetime(2025, 1, 1, 0, 5, tzinfo=UTC) and gap.missing == 3
