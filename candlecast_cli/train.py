@@ -71,6 +71,13 @@ def train(
             "--quick", help="A small complete run (one short fit per network) for demos and CI."
         ),
     ] = False,
+    join: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Join another series' features as of each row's close, SYMBOL:INTERVAL"
+            "[:col1,col2] (repeatable), e.g. --join BTCUSDT:1d onto 4h rows.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as JSON for scripts.")
     ] = False,
@@ -84,6 +91,7 @@ def train(
     """
     from feature_store import open_registry, open_store
     from training_pipeline.config import DEFAULT, QUICK
+    from training_pipeline.joins import Join
     from training_pipeline.run import run
 
     settings = Settings.from_env().with_overrides(interval=interval)
@@ -97,6 +105,7 @@ def train(
         val_size=val_origins,
         refit_every=refit_every,
     )
+    joins = tuple(Join.parse(text) for text in join or ())
     report = run(
         settings,
         open_store(settings),
@@ -105,6 +114,7 @@ def train(
         interval=settings.interval,
         config=config,
         progress=not as_json,
+        joins=joins,
     )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
@@ -185,6 +195,46 @@ def evaluate(
             fg="yellow",
         )
     typer.echo(evaluation_table(report))
+    extra = outlook_table(report)
+    if extra:
+        typer.echo("\n" + extra)
+
+
+def outlook_table(report: dict) -> str:
+    """Predicted candles and P(up) per horizon as one compact table, then P(up) reliability.
+
+    Empty when the model forecasts neither (bundles saved before they existed).
+    """
+    from candlecast_cli.render import _ci, _num, _pct, _row
+
+    rows = [(h, r) for h, r in report["horizons"].items() if r.get("brier") or r.get("high_mae")]
+    if not rows:
+        return ""
+    header = ("h", "high MAE", "/ range", "low MAE", "/ range", "Brier", "skill clim")
+    lines = [
+        "predicted high/low (ratio to the last candle's range) and P(up) "
+        "(skill vs the fitting data's up-rate and a random forest):",
+        _row((*header, "skill RF", "DA P(up)", "95% CI")),
+    ]
+    for h, r in rows:
+        cells = (
+            _num(r.get("high_mae"), 0),
+            _num(r.get("high_mae_ratio"), 3),
+            _num(r.get("low_mae"), 0),
+            _num(r.get("low_mae_ratio"), 3),
+            _num(r.get("brier"), 4),
+            _num(r.get("brier_skill"), 3),
+            _num(r.get("brier_skill_rf"), 3),
+            _pct(r.get("pup_da")),
+            _ci(r.get("pup_da_low"), r.get("pup_da_high")),
+        )
+        lines.append(_row((h, *cells)))
+    lines.append("P(up) reliability, per bin 'mean P(up) -> observed up-rate (count)':")
+    for h, r in rows:
+        bins = r.get("reliability") or []
+        cells = [f"{b['mean_p']:.2f}->{b['up_rate']:.2f} ({b['count']})" for b in bins]
+        lines.append(f"  h{h}: " + ("; ".join(cells) or "-"))
+    return "\n".join(lines)
 
 
 def served(registry: ModelRegistry, symbol: str, interval: str) -> ModelVersion:

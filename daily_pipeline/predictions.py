@@ -27,6 +27,7 @@ from feature_pipeline.groups import FEATURES
 from feature_pipeline.sync import read_or_empty
 from feature_store.base import FeatureStore, ModelRegistry, served_version
 from training_pipeline.bundle import BASELINE_KINDS, ModelBundle, model_name, untrained_baseline
+from training_pipeline.joins import join_for_model
 
 logger = logging.getLogger(__name__)
 
@@ -102,15 +103,16 @@ def log_forecasts(
     features = read_or_empty(store, FEATURES, symbol=symbol, interval=interval, end=closed)
     if features.empty:
         return 0
-    times = pd.DatetimeIndex(features["open_time"])
     logged = read_or_empty(store, PREDICTIONS, symbol=symbol, interval=interval)
     frames = []
     for model in models:
+        joined = join_for_model(store, features, model.bundle)  # as training joined them
+        times = pd.DatetimeIndex(joined["open_time"])
         mine = logged.loc[logged["model"] == model.name]
         origins = _origins(times, pd.DatetimeIndex(mine["origin_time"].unique()), start, end)
         origins = origins[origins >= model.bundle.window - 1]
         if len(origins):
-            frames.append(_forecasts(model, features, origins, mine, now=now, kind=kind))
+            frames.append(_forecasts(model, joined, origins, mine, now=now, kind=kind))
     if not frames:
         return 0
     rows = pd.concat(frames, ignore_index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from inference_app.serving import (
     UNTRAINED,
     LoadedModel,
     ModelLoader,
+    candle_fields,
     parse_model_choice,
 )
 
@@ -51,6 +52,8 @@ class ForecastPoint:
     low: float
     high: float
     change: float  # median / last close - 1
+    # high/low of the candle and P(up) (`serving.CANDLE_FIELDS`; None: not forecast by the model)
+    candle: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class Forecast:
                     "low": p.low,
                     "high": p.high,
                     "change": p.change,
+                    **p.candle,
                 }
                 for p in self.points
             ],
@@ -173,6 +177,7 @@ def forecast_points(
                 low=last_close * math.exp(low),
                 high=last_close * math.exp(high),
                 change=math.expm1(median),
+                candle=candle_fields(row._asdict(), last_close),
             )
         )
     return tuple(points)
@@ -313,6 +318,9 @@ class Forecaster:
             frame = self.latest(FEATURES, symbol, window)
         else:
             frame = self.rows_until(FEATURES, symbol, as_of, window)
+        from training_pipeline.joins import join_for_model
+
+        frame = join_for_model(self.store, frame, loaded.bundle)  # as training joined them
         if len(frame) < window:
             until = f" up to {format_time(as_of, self.interval)}" if as_of else ""
             raise FeatureGroupNotFound(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Per forecast step, besides the close: each future candle's high and low (median and 80% band,
+# prices) and the calibrated P(close > last close); null where the model does not forecast them.
+CANDLE_FIELDS = ("high_median", "high_q10", "high_q90", "low_median", "low_q10", "low_q90", "p_up")
 BEST = "best"  # the version the newest training run of the series serves
 RELOAD_EVERY = timedelta(minutes=3)
 UNTRAINED = "untrained"  # the role of the baseline served to a series with no trained model
@@ -97,6 +101,19 @@ class LoadedModel:
         return self.bundle.backtest()
 
 
+def candle_fields(row: Mapping[str, Any], last_close: float) -> dict[str, float | None]:
+    """CANDLE_FIELDS of one `ModelBundle.predict` row: log quantiles over the close -> prices."""
+    out: dict[str, float | None] = dict.fromkeys(CANDLE_FIELDS)
+    for name in CANDLE_FIELDS[:-1]:
+        value = row.get(name)
+        if value is not None and math.isfinite(float(value)):
+            out[name] = last_close * math.exp(float(value))
+    p_up = row.get("p_up")
+    if p_up is not None and math.isfinite(float(p_up)):
+        out["p_up"] = float(p_up)
+    return out
+
+
 def load_bundle(path: Path) -> ModelBundle:
     """Load a bundle directory (a network's runtime is imported on its first forecast)."""
     from training_pipeline.bundle import ModelBundle
@@ -120,7 +137,12 @@ def untrained(symbol: str, interval: str) -> LoadedModel:
 
 
 class ModelLoader:
-    """Loads each version once; asks the registry the same question at most every `reload_every`."""
+    """Loads each version once; asks the registry the same question at most every `reload_every`.
+
+    Safe for parallel calls: one thread at a time asks a given question or loads a given version
+    while the others asking the same wait for its answer; other questions and versions are not
+    held up (a registry on S3 answers in network round trips).
+    """
 
     def __init__(
         self,
@@ -134,7 +156,8 @@ class ModelLoader:
         self.reload_every = reload_every
         self._loader = loader
         self._monotonic = monotonic
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # guards _keyed only
+        self._keyed: dict[tuple[object, Any], threading.Lock] = {}
         self._loaded: dict[tuple[str, int], LoadedModel] = {}
         self._best: dict[tuple[str, str], tuple[float, ModelVersion | None]] = {}
         self._choices: dict[tuple[str, str], tuple[float, list[str]]] = {}
@@ -215,8 +238,8 @@ class ModelLoader:
 
     def _recent(self, cache: dict[Any, tuple[float, T]], key: Any, ask: Callable[[], T]) -> T:
         """The cached answer for `key` while younger than reload_every, else `ask()` again."""
-        now = self._monotonic()
-        with self._lock:
+        with self._lock_of(id(cache), key):
+            now = self._monotonic()
             cached = cache.get(key)
             if cached and now - cached[0] < self.reload_every.total_seconds():
                 return cached[1]
@@ -224,9 +247,13 @@ class ModelLoader:
             cache[key] = (now, answer)
             return answer
 
+    def _lock_of(self, kind: object, key: Any) -> threading.Lock:
+        with self._lock:
+            return self._keyed.setdefault((kind, key), threading.Lock())
+
     def _load(self, version: ModelVersion) -> LoadedModel:
         key = (version.name, version.version)
-        with self._lock:
+        with self._lock_of("load", key):
             if key not in self._loaded:
                 if version.path is None:
                     raise ModelNotFound(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training_pipeline import baselines
+from training_pipeline import baselines, direction
 from training_pipeline import metrics as m
 from training_pipeline.config import EVAL_HORIZONS
 from training_pipeline.feature_view import FeatureView
@@ -207,3 +207,35 @@ def _interval(
         f"{prefix}winkler_h{h}": m.winkler(actual, low, high),
         f"{prefix}pinball_h{h}": m.pinball(actual, {0.1: low, 0.5: median, 0.9: high}),
     }
+
+
+def outlook_scores(
+    frame: pd.DataFrame,
+    origins: np.ndarray,
+    *,
+    labels: np.ndarray,
+    candle: np.ndarray | None,
+    p_up: np.ndarray | None,
+    base_rate: np.ndarray | None,
+    forest: np.ndarray | None = None,
+    horizons: tuple[int, ...] = EVAL_HORIZONS,
+) -> tuple[dict[str, float], dict[str, list[dict[str, float]]]]:
+    """High/low and P(up) scores per horizon on the origins the close was scored on.
+
+    `frame` is the series' rows (with `high` / `low` for the high/low scores); `labels` the
+    (rows, horizon) future log returns; `base_rate` the fitting data's up-rate (climatology);
+    `forest` the random forest's P(up) at the origins, one column per horizon in `horizons`.
+    Returns the metrics and the reliability tables; anything missing is left out.
+    """
+    from training_pipeline.candle_range import range_scores
+
+    out: dict[str, float] = {}
+    tables: dict[str, list[dict[str, float]]] = {}
+    origins = np.asarray(origins, dtype=np.int64)
+    if candle is not None and {"high", "low"} <= set(frame.columns):
+        out.update(range_scores(frame, origins, candle, horizons))
+    if p_up is not None and base_rate is not None:
+        up = np.asarray(labels)[origins] > 0
+        scores, tables = direction.direction_scores(p_up, up, base_rate, horizons, forest)
+        out.update(scores)
+    return out, tables

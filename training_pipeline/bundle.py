@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from candlecast.errors import ModelNotFound, ValidationError
-from training_pipeline import baselines, runtime
+from training_pipeline import baselines, direction, runtime
 from training_pipeline.intervals import apply_band
 from training_pipeline.scaler import Scaler
-from training_pipeline.windows import model_inputs
+from training_pipeline.windows import has_ranges, model_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ BASELINE_KINDS = ("persistence", "garch")
 NETWORK_KINDS = ("mlp", "lstm")
 BUNDLE_KINDS = (*BASELINE_KINDS, *NETWORK_KINDS)
 FORECAST_COLUMNS = ("horizon", "low", "median", "high")
+# Log quantiles of each future candle's high and low relative to the last close, then P(up);
+# `predict` adds them where the bundle forecasts them (bundles saved before do not).
+CANDLE_COLUMNS = ("high_q10", "high_median", "high_q90", "low_q10", "low_median", "low_q90")
 # 2: baselines with history-based bands (empirical quantiles, GARCH), four periods, refits.
 # 3: networks carry model.onnx and are served from it.
 BUNDLE_FORMAT = 3
@@ -54,6 +57,9 @@ class ModelBundle:
     known at the origin (`scale_by`). `shrink` holds per-horizon factors in [0, 1] that pull a
     network's forecast towards persistence (1 = the raw network, 0 = the random walk).
     `mase_scale` is the fitting data's mean absolute one-candle change of the close.
+    `candle` describes the forecast of each future candle's high and low (`candle_rows`) and
+    `direction` the calibrated up/down probability (`p_up_rows`); both are empty in bundles
+    saved before they existed, which then forecast neither.
     """
 
     kind: str
@@ -74,6 +80,8 @@ class ModelBundle:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    candle: dict[str, Any] = field(default_factory=dict)
+    direction: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     _model: Any = field(default=None, repr=False, compare=False)
     _forecast_fn: Any = field(default=None, repr=False, compare=False)
@@ -130,6 +138,63 @@ class ModelBundle:
             log_close, origins, params, self.baseline["widths"], self.baseline["span"]
         )
 
+    def candle_rows(
+        self, features: pd.DataFrame, origins: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """(n, horizon, 2, 3) log quantiles of each future candle's high and low over the close.
+
+        [..., 0, :] is log(high[t+h] / close[t]), [..., 1, :] log(low[t+h] / close[t]), as
+        (0.1, 0.5, 0.9). Networks: the high/low head. Baselines: the trailing empirical quantiles
+        when the rows carry high and low (training, evaluation), else the ones frozen at the
+        bundle's fit (serving reads feature rows only). None when the bundle has no such forecast.
+        """
+        if not self.candle:
+            return None
+        origins = _origins(features, origins)
+        if self.is_baseline:
+            if has_ranges(features):
+                from training_pipeline.candle_range import empirical_range
+
+                return empirical_range(features, origins, self.horizon, self.candle["trail"])
+            frozen = np.asarray(self.candle["quantiles"], dtype=np.float64)
+            return np.broadcast_to(frozen, (len(origins), *frozen.shape)).copy()
+        raw = self._outputs(self.inputs(features, origins))
+        if raw.shape[-1] < 9:
+            return None
+        centre = np.asarray(self.candle["centre"], dtype=np.float64)[None, :, :, None]
+        spread = np.asarray(self.candle["spread"], dtype=np.float64)[None, :, :, None]
+        return raw[..., 3:9].reshape(len(raw), self.horizon, 2, 3) * spread + centre
+
+    def p_up_rows(
+        self,
+        features: pd.DataFrame,
+        origins: np.ndarray | None = None,
+        forecast: np.ndarray | None = None,
+    ) -> np.ndarray | None:
+        """(n, horizon) calibrated P(close[t+h] > close[t]); None without a calibration.
+
+        `forecast` may pass this bundle's `forecast_rows` at the same origins to save a call.
+        """
+        if not self.direction:
+            return None
+        origins = _origins(features, origins)
+        if self.direction["source"] == "trailing":
+            log_close = np.log(features["close"].to_numpy(dtype=np.float64))
+            raw = direction.trailing_up(log_close, origins, self.horizon, self.baseline["trail"])
+        else:
+            forecast = self.forecast_rows(features, origins) if forecast is None else forecast
+            raw = direction.quantile_up(forecast)
+        return direction.calibrated(raw, self.direction)
+
+    def outlook(self, features: pd.DataFrame, origins: np.ndarray | None = None) -> Outlook:
+        """The close quantiles, the high/low quantiles and P(up) at the same origins."""
+        close = self.forecast_rows(features, origins)
+        return Outlook(
+            close,
+            self.candle_rows(features, origins),
+            self.p_up_rows(features, origins, forecast=close),
+        )
+
     def inputs(self, features: pd.DataFrame, origins: np.ndarray | None = None) -> np.ndarray:
         """A network's exact scaled input for the last row (or `origins`): (n, window, features)."""
         return model_inputs(
@@ -155,11 +220,15 @@ class ModelBundle:
         """A network's forecast before the calibrated band, shrunk towards persistence."""
         if self.is_baseline:
             raise ValidationError(f"{self.name} is a baseline: forecast it with forecast_rows")
-        raw = np.asarray(self._forecaster()(np.asarray(inputs, dtype=np.float32)), np.float64)
+        # A network with a high/low head outputs 9 values per horizon; the close's come first.
+        raw = self._outputs(inputs)[..., :3]
         out = raw * np.asarray(self.target_scale)[None, :, None]
         if self.shrink is not None:
             out += ((np.asarray(self.shrink) - 1.0) * out[..., 1])[..., None]
         return out
+
+    def _outputs(self, inputs: np.ndarray) -> np.ndarray:
+        return np.asarray(self._forecaster()(np.asarray(inputs, dtype=np.float32)), np.float64)
 
     def origin_values(self, inputs: np.ndarray, column: str | None) -> np.ndarray | None:
         """Feature `column` of each input's last (origin) row, unscaled; None if not a feature."""
@@ -175,11 +244,21 @@ class ModelBundle:
         """Forecast from the latest rows of one series (oldest first, at least `window` rows).
 
         One row per horizon 1..H: `low`, `median`, `high` are cumulative log returns of the close
-        from the last row's close (quantiles 0.1 / 0.5 / 0.9).
+        from the last row's close (quantiles 0.1 / 0.5 / 0.9). Where the bundle forecasts them,
+        CANDLE_COLUMNS hold the log quantiles of that candle's high and low over the last close
+        and `p_up` the calibrated probability that its close is above the last close.
         """
-        out = self.forecast_rows(features)[0]
+        outlook = self.outlook(features)
+        out = outlook.close[0]
         values = (np.arange(1, self.horizon + 1), out[:, 0], out[:, 1], out[:, 2])
-        return pd.DataFrame(dict(zip(FORECAST_COLUMNS, values, strict=True)))
+        frame = pd.DataFrame(dict(zip(FORECAST_COLUMNS, values, strict=True)))
+        if outlook.candle is not None:
+            quantiles = outlook.candle[0].reshape(self.horizon, 6)
+            for j, column in enumerate(CANDLE_COLUMNS):
+                frame[column] = quantiles[:, j]
+        if outlook.p_up is not None:
+            frame["p_up"] = outlook.p_up[0]
+        return frame
 
     def backtest(self) -> pd.DataFrame:
         """The walk-forward predictions over the test period (empty frame if none were saved)."""
@@ -287,6 +366,19 @@ class ModelBundle:
             if data.get(key) is not None:
                 kwargs[key] = tuple(data[key])
         return cls(**kwargs, path=path)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Everything a bundle forecasts at a set of origins (None: the bundle does not forecast it)."""
+
+    close: np.ndarray  # (n, horizon, 3) log-return quantiles of the close
+    candle: np.ndarray | None  # (n, horizon, 2, 3) log quantiles of the high and low
+    p_up: np.ndarray | None  # (n, horizon) calibrated P(close[t+h] > close[t])
+
+
+def _origins(features: pd.DataFrame, origins: np.ndarray | None) -> np.ndarray:
+    return np.array([len(features) - 1]) if origins is None else np.asarray(origins)
 
 
 def untrained_baseline(

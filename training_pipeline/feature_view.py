@@ -1,8 +1,9 @@
-"""The feature view: one series' feature rows at a pinned table version, and its labels."""
+"""The feature view: one series' feature rows (+ as-of joins) at a pinned table version, labels."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ import pandas as pd
 from candlecast.errors import FeatureGroupNotFound, ValidationError
 from feature_pipeline.groups import FEATURE_COLUMNS, FEATURES
 from feature_store.base import FeatureStore
+from training_pipeline.joins import Join, apply_joins, join_from_store, joined_columns
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class FeatureView:
     group_name: str
     group_version: int
     table_version: int | None
+    joins: tuple[Join, ...] = ()
 
     @property
     def close(self) -> np.ndarray:
@@ -45,11 +48,20 @@ class FeatureView:
             "first_open_time": _iso(self.frame["open_time"].iloc[0]),
             "last_open_time": _iso(self.frame["open_time"].iloc[-1]),
             "rows": len(self.frame),
+            # Only when there are joins, so the records of plain views stay as they were.
+            **({"joins": [j.to_dict() for j in self.joins]} if self.joins else {}),
         }
 
 
-def load_feature_view(store: FeatureStore, symbol: str, interval: str) -> FeatureView:
-    """Read one series of the features group together with the table version."""
+def load_feature_view(
+    store: FeatureStore, symbol: str, interval: str, *, joins: Sequence[Join] = ()
+) -> FeatureView:
+    """Read one series of the features group together with the table version.
+
+    Each of `joins` adds another series' features as of each row's close
+    (`training_pipeline.joins`), read at the same table version; early rows without a
+    partner are dropped.
+    """
     table_version = store.table_version(FEATURES)
     frame = store.read(FEATURES, symbol=symbol, interval=interval, as_of_version=table_version)
     if frame.empty:
@@ -57,8 +69,15 @@ def load_feature_view(store: FeatureStore, symbol: str, interval: str) -> Featur
             f"no {FEATURES.table_name} rows for {symbol} {interval}; run "
             f"`candlecast backfill --symbols {symbol} --interval {interval}` first"
         )
+    joins = tuple(joins)
+    frame = join_from_store(store, frame, joins, interval=interval, as_of_version=table_version)
+    if frame.empty:
+        raise FeatureGroupNotFound(
+            f"no {symbol} {interval} row has a closed partner row for the joins "
+            f"{[j.prefix for j in joins]}; backfill the joined series first"
+        )
     return feature_view_from_frame(
-        frame, symbol=symbol, interval=interval, table_version=table_version
+        frame, symbol=symbol, interval=interval, table_version=table_version, joins=joins
     )
 
 
@@ -68,18 +87,29 @@ def feature_view_from_frame(
     symbol: str,
     interval: str,
     table_version: int | None = None,
+    joins: Sequence[Join] = (),
+    partners: Mapping[Join, pd.DataFrame] | None = None,
 ) -> FeatureView:
-    """Wrap a frame in the FEATURES schema (one series) as a feature view, checking it."""
-    check_features(frame)
+    """Wrap a frame in the FEATURES schema (one series) as a feature view, checking it.
+
+    With `joins`, the frame carries their columns already, or `partners` (each join's partner
+    rows) are joined onto it here.
+    """
+    joins = tuple(joins)
+    if partners is not None:
+        frame = apply_joins(frame, partners, joins, interval=interval)
+    columns = FEATURE_COLUMNS + joined_columns(joins)
+    check_features(frame, columns)
     frame = frame.sort_values("open_time", kind="stable").reset_index(drop=True)
     return FeatureView(
         symbol=symbol,
         interval=interval,
         frame=frame,
-        feature_columns=FEATURE_COLUMNS,
+        feature_columns=columns,
         group_name=FEATURES.name,
         group_version=FEATURES.version,
         table_version=table_version,
+        joins=joins,
     )
 
 

@@ -12,11 +12,13 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
+from training_pipeline import direction
 from training_pipeline.bundle import ModelBundle
-from training_pipeline.config import Architecture, TrainConfig
+from training_pipeline.config import QUANTILES, Architecture, TrainConfig
 from training_pipeline.intervals import VOLATILITY_SOURCES, choose_band
-from training_pipeline.models import build_model
+from training_pipeline.models import PinballLoss, build_model, with_candle_head
 from training_pipeline.training_set import TrainingSet
+from training_pipeline.windows import has_ranges, range_labels, window_view
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +94,87 @@ def early_stopping(config: TrainConfig) -> keras.callbacks.EarlyStopping:
     )
 
 
+def fit_candle_head(
+    model: keras.Model,
+    arch: Architecture,
+    data: TrainingSet,
+    config: TrainConfig,
+    *,
+    epochs: int | None = None,
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Train the high/low head on the frozen network (`models.with_candle_head`) on `data.fit`.
+
+    Targets are the fitting labels of `windows.range_labels`, standardised per horizon with
+    their mean and spread over `data.fit`; early stopping watches `data.val` unless `epochs` is
+    given. Returns the combined model and the bundle's `candle` record.
+    """
+    labels = range_labels(data.view.frame, data.horizon)
+    centre = labels[data.fit].mean(axis=0)
+    spread = labels[data.fit].std(axis=0)
+    spread = np.where(spread > 1e-12, spread, 1.0)
+    keras.utils.set_random_seed(config.seed)
+    trainer, combined = with_candle_head(model, data.horizon)
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(arch.learning_rate), loss=PinballLoss(QUANTILES)
+    )
+
+    def arrays(origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y = ((labels[origins] - centre) / spread).reshape(len(origins), -1)
+        return window_view(data.scaled, origins, arch.window), y.astype(np.float32)
+
+    x, y = arrays(data.fit)
+    if epochs is not None:
+        trainer.fit(x, y, epochs=epochs, batch_size=config.batch_size, verbose=0)
+        kept = epochs
+    else:
+        history = trainer.fit(
+            x,
+            y,
+            validation_data=arrays(data.val),
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            callbacks=[early_stopping(config)],
+            verbose=0,
+        )
+        kept = int(np.argmin(history.history["val_loss"])) + 1
+    record = {
+        "source": "head",
+        "centre": centre.tolist(),
+        "spread": spread.tolist(),
+        "epochs": kept,
+        "targets": ["high", "low"],
+    }
+    return combined, record
+
+
 def calibrate(bundle: ModelBundle, data: TrainingSet) -> ModelBundle:
-    """Fit the forecast shrinkage and then the interval band on `data.val`.
+    """Fit the forecast shrinkage, then the interval band, then the P(up) map on `data.val`.
 
     The band's scale (the origin's `vol_30` / `vol_7` / `atr_14`, or the network's own
-    half-widths) is chosen on halves of it; see `training_pipeline.intervals`.
+    half-widths) is chosen on halves of it; see `training_pipeline.intervals`. P(up) is read
+    from the banded quantiles and calibrated as `training_pipeline.direction` says.
     """
     bundle = replace(bundle, shrink=shrinkage(bundle, data), band={})
-    return with_validation_band(bundle, data, NETWORK_SOURCES)
+    bundle = with_validation_band(bundle, data, NETWORK_SOURCES)
+    return with_direction(bundle, data)
+
+
+def with_direction(bundle: ModelBundle, data: TrainingSet) -> ModelBundle:
+    """The bundle with its P(up) calibration fitted on `data.val` (only those origins' outcomes).
+
+    The prior's climatology is the up-rate over the fitting origins (train through val).
+    """
+    origins = data.val
+    raw = direction.quantile_up(bundle.forecast(bundle.inputs(data.view.frame, origins)))
+    last = int(origins[-1]) if len(origins) else int(data.fit[-1])
+    base = direction.up_rate(data.labels, np.arange(int(data.fit[0]), last + 1))
+    up = data.labels[origins] > 0
+    return replace(bundle, direction=direction.fit_calibration(raw, up, base, source="quantiles"))
+
+
+def can_fit_candles(data: TrainingSet) -> bool:
+    """Whether the rows carry candle highs and lows to train the high/low head on."""
+    return has_ranges(data.view.frame)
 
 
 def shrinkage(bundle: ModelBundle, data: TrainingSet) -> tuple[float, ...]:

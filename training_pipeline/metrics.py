@@ -154,3 +154,37 @@ def diebold_mariano(
     if alternative == "less":
         return float(stats.t.cdf(statistic, df=n - 1))
     return float(2.0 * stats.t.sf(abs(statistic), df=n - 1))
+
+
+def brier(probability: np.ndarray, outcome: np.ndarray) -> float:
+    """Mean squared difference between forecast probabilities and 0/1 outcomes (lower is better)."""
+    p = np.asarray(probability, dtype=np.float64)
+    return float(np.mean((p - np.asarray(outcome, dtype=np.float64)) ** 2))
+
+
+def skill(score: float, reference: float) -> float:
+    """1 - score / reference: above 0 when `score` beats the reference's (lower-is-better) score."""
+    return 1.0 - score / reference if reference > 0 else math.nan
+
+
+def reliability(
+    probability: np.ndarray, outcome: np.ndarray, bins: int = 10
+) -> list[dict[str, float]]:
+    """Per probability bin of width 1/bins that holds forecasts: count, mean forecast, up-rate."""
+    p = np.asarray(probability, dtype=np.float64)
+    y = np.asarray(outcome, dtype=np.float64)
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    table = []
+    for b in range(bins):
+        inside_bin = which == b
+        if inside_bin.any():
+            table.append(
+                {
+                    "low": b / bins,
+                    "high": (b + 1) / bins,
+                    "count": int(inside_bin.sum()),
+                    "mean_p": float(p[inside_bin].mean()),
+                    "up_rate": float(y[inside_bin].mean()),
+                }
+            )
+    return table

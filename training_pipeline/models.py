@@ -93,3 +93,26 @@ def _lstm_body(inputs: Any, arch: Architecture) -> Any:
         x = layers.LSTM(arch.units, return_sequences=i < arch.layers - 1)(x)
         x = layers.Dropout(arch.dropout)(x)
     return x
+
+
+def with_candle_head(model: keras.Model, horizon: int) -> tuple[keras.Model, keras.Model]:
+    """A second quantile head for each future candle's high and low on the frozen network body.
+
+    Returns (trainer, combined): the trainer maps the window to (batch, 2 * horizon, 3) quantiles
+    of the scaled targets (high, low per horizon) for the pinball loss; the combined model outputs
+    (batch, horizon, 9), the close quantiles exactly as `model` gives them followed by the high
+    and low quantiles. The body and the close head are frozen, so the close outputs stay the same.
+    """
+    for layer in model.layers:
+        layer.trainable = False
+    body = model.get_layer("quantiles").input
+    x = layers.Dense(
+        horizon * 6, kernel_initializer="zeros", name="candle_quantiles", dtype="float32"
+    )(body)
+    candle = QuantileHead(2 * horizon, name="candle", dtype="float32")(x)
+    trainer = keras.Model(model.inputs, candle, name=f"{model.name}_candle")
+    per_horizon = layers.Reshape((horizon, 6), name="candle_per_horizon", dtype="float32")(candle)
+    outputs = layers.Concatenate(axis=-1, name="forecast_and_candle", dtype="float32")(
+        [model.output, per_horizon]
+    )
+    return trainer, keras.Model(model.inputs, outputs, name=model.name)

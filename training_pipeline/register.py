@@ -59,7 +59,16 @@ def metadata(bundle: ModelBundle, role: str) -> dict[str, Any]:
         **{f"{name}_period": list(dates) for name, dates in periods.items()},
         "hyperparameters": bundle.hyperparameters,
         "evaluation": EVALUATION_NOTES[role],
+        # What the bundle forecasts besides the close, and the test period's P(up) reliability.
+        "forecasts_candles": bool(bundle.candle),
+        "p_up_calibration": _calibration_summary(bundle.direction),
+        "reliability": bundle.notes.get("reliability", {}),
     }
+
+
+def _calibration_summary(calibration: dict[str, Any]) -> dict[str, Any]:
+    keys = ("source", "method", "calibrated_on", "origins", "prior_observations", "base_rate")
+    return {k: calibration[k] for k in keys if k in calibration}
 
 
 def finite(metrics: dict[str, float]) -> dict[str, float]:

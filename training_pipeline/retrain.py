@@ -247,6 +247,7 @@ def carry_out(
     """
     if planned.action != REFIT or dry_run:
         return Outcome(planned, error=planned.error, dry_run=dry_run)
+    from training_pipeline.joins import joins_of
     from training_pipeline.run import run
 
     assert planned.config is not None
@@ -262,6 +263,8 @@ def carry_out(
             config=planned.config,
             progress=progress,
             extra={"retrain": planned.reason},
+            # The joins the served version was trained with (recorded in its metadata).
+            joins=joins_of(planned.served.metadata if planned.served else None),
         )
     except Exception as error:  # a failed series is reported and the others still run
         series = f"{planned.symbol} {planned.interval}"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,15 @@ import numpy as np
 
 from candlecast.settings import Settings
 from feature_store.base import SERVED_METRIC, FeatureStore, ModelRegistry, ModelVersion
-from training_pipeline.backtest import Baselines, baseline_forecasts, score, walk_forward
+from training_pipeline import direction
+from training_pipeline.backtest import (
+    Baselines,
+    baseline_forecasts,
+    outlook_scores,
+    score,
+    walk_forward,
+)
+from training_pipeline.bundle import ModelBundle, Outlook
 from training_pipeline.candidates import (
     Candidate,
     baseline_candidates,
@@ -27,15 +35,27 @@ from training_pipeline.candidates import (
     refit,
     refit_walk_forward,
 )
-from training_pipeline.config import DEFAULT, TrainConfig
+from training_pipeline.candle_range import with_candles
+from training_pipeline.config import DEFAULT, EVAL_HORIZONS, TrainConfig
+from training_pipeline.evaluation import outlook_horizons
 from training_pipeline.feature_view import load_feature_view
+from training_pipeline.joins import Join
 from training_pipeline.register import register
 from training_pipeline.selection import Decision, Scorecard, decide, scorecard
 from training_pipeline.training_set import TrainingSet, prepare
 
 logger = logging.getLogger(__name__)
 
-HEADLINE_KEYS = ("mae_ratio_h1", "mae_ratio_h7", "winkler_ratio_h1", "coverage80_h1")
+HEADLINE_KEYS = (
+    "mae_ratio_h1",
+    "mae_ratio_h7",
+    "winkler_ratio_h1",
+    "coverage80_h1",
+    "high_mae_ratio_h1",
+    "low_mae_ratio_h1",
+    "brier_skill_h1",
+    "brier_skill_rf_h1",
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,9 @@ class SeriesReport:
                 "kind": self.served.metadata.get("kind"),
                 "trained_until": self.served.metadata.get("trained_until"),
                 "decision": self.sentence,
+                # Per horizon: high/low MAE and ratio to the persistence range, Brier scores,
+                # skills and reliability tables of P(up), on the test period.
+                "candles_and_direction": outlook_horizons(self.served),
             },
             "models": [_summary(v) for v in self.candidates],
         }
@@ -93,10 +116,12 @@ def run(
     config: TrainConfig = DEFAULT,
     progress: bool = True,
     extra: Mapping[str, Any] | None = None,
+    joins: Sequence[Join] = (),
 ) -> TrainReport:
     """Train, select, refit and register every series of `symbols` (default: the settings').
 
-    `extra` is metadata added to every version the run registers (e.g. why a retrain ran).
+    `extra` is metadata added to every version the run registers (e.g. why a retrain ran);
+    `joins` add other series' features as of each row (`training_pipeline.joins`).
     """
     from training_pipeline.fit import device_name
 
@@ -105,7 +130,16 @@ def run(
     started = time.time()
     reports = [
         train_series(
-            store, registry, symbol, interval, config, device, started, progress, extra=extra
+            store,
+            registry,
+            symbol,
+            interval,
+            config,
+            device,
+            started,
+            progress,
+            extra=extra,
+            joins=joins,
         )
         for symbol in symbols or settings.symbols
     ]
@@ -123,9 +157,10 @@ def train_series(
     progress: bool,
     *,
     extra: Mapping[str, Any] | None = None,
+    joins: Sequence[Join] = (),
 ) -> SeriesReport:
     """The recipe of the module docstring for one series."""
-    view = load_feature_view(store, symbol, interval)
+    view = with_candles(load_feature_view(store, symbol, interval, joins=joins), store)
     data = prepare(view, config)
     splits = data.splits
     logger.info("training %s on %s %s (%d rows)", config.models, symbol, interval, len(view.frame))
@@ -144,24 +179,31 @@ def train_series(
     test = _baselines(data, config, splits.test)
     tests = {c.kind: _frame(c, data, test) for c in candidates}
     chosen = next(c for c in candidates if c.kind == decision.served)
-    served_test = tests[chosen.kind]
+    horizons = tuple(h for h in EVAL_HORIZONS if h <= data.horizon)
+    forest = _forest_up(data, config, splits.test, horizons)
+    extras = {
+        c.kind: _outlook(data, c.bundle, c.bundle.outlook(view.frame, splits.test), forest)
+        for c in candidates
+    }
+    served_test, served_extras = tests[chosen.kind], extras[chosen.kind]
     if not chosen.bundle.is_baseline:
-        forecast = refit_walk_forward(chosen, data, config, splits.test, device=device)
-        served_test = walk_forward(view, splits.test, forecast, test)
+        outlook = refit_walk_forward(chosen, data, config, splits.test, device=device)
+        served_test = walk_forward(view, splits.test, outlook.close, test)
+        served_extras = _outlook(data, chosen.bundle, outlook, forest)
     served_bundle = refit(chosen, data, config, len(view.frame) - 1, device=device)
 
     run_info = {**(extra or {}), "run": datetime.fromtimestamp(started, UTC).isoformat()}
     versions = [
         register(
             registry,
-            _scored(c.bundle, cards[c.kind], tests[c.kind]),
+            _scored(c.bundle, cards[c.kind], tests[c.kind], extras[c.kind]),
             role="candidate",
             extra=run_info,
         )
         for c in candidates
     ]
     sentence = decision.sentence(served_bundle.data["trained_until"])
-    served = _scored(served_bundle, cards[chosen.kind], served_test).with_metrics(
+    served = _scored(served_bundle, cards[chosen.kind], served_test, served_extras).with_metrics(
         {SERVED_METRIC: started}
     )
     served_version = register(
@@ -205,10 +247,42 @@ def _note(candidate: Candidate) -> str | None:
     return None
 
 
-def _scored(bundle, card: Scorecard, test_frame):
-    """The bundle with its selection and test metrics and its test walk-forward frame."""
+def _forest_up(
+    data: TrainingSet, config: TrainConfig, origins: np.ndarray, horizons: tuple[int, ...]
+) -> np.ndarray:
+    """The random-forest benchmark's P(up) at `origins`, fitted on the train period only."""
+    frame, columns = data.view.frame, data.view.feature_columns
+    forest = direction.fit_forest(
+        frame, columns, data.labels, data.splits.train, horizons, seed=config.seed
+    )
+    return direction.forest_up(forest, frame, columns, origins)
+
+
+def _outlook(data: TrainingSet, fitted: ModelBundle, outlook: Outlook, forest: np.ndarray):
+    """High/low and P(up) test scores; climatology is the up-rate `fitted` calibrated towards."""
+    base = fitted.direction.get("base_rate")
+    return outlook_scores(
+        data.view.frame,
+        data.splits.test,
+        labels=data.labels,
+        candle=outlook.candle,
+        p_up=outlook.p_up,
+        base_rate=np.asarray(base) if base is not None else None,
+        forest=forest,
+        horizons=tuple(h for h in EVAL_HORIZONS if h <= data.horizon),
+    )
+
+
+def _scored(bundle, card: Scorecard, test_frame, extras=({}, {})):
+    """The bundle with its selection and test metrics and its test walk-forward frame.
+
+    `extras` are the high/low and P(up) test metrics and reliability tables (`_outlook`).
+    """
     metrics = {**card.metrics(), **score(test_frame, mase_scale=bundle.mase_scale or np.nan)}
-    return bundle.with_metrics(metrics).with_backtest(test_frame)
+    scored = bundle.with_metrics({**metrics, **extras[0]}).with_backtest(test_frame)
+    if extras[1]:
+        scored = replace(scored, notes={**scored.notes, "reliability": extras[1]})
+    return scored
 
 
 def _summary(version: ModelVersion) -> dict[str, Any]:

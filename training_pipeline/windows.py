@@ -47,3 +47,34 @@ def model_inputs(
     if origins is None:
         origins = np.array([len(features) - 1])
     return window_view(scaled, origins, window)
+
+
+RANGE_COLUMNS = ("high", "low")
+
+
+def has_ranges(frame: pd.DataFrame) -> bool:
+    """Whether the rows carry each candle's positive, finite high and low (joined from candles)."""
+    if any(c not in frame.columns for c in RANGE_COLUMNS):
+        return False
+    values = frame[list(RANGE_COLUMNS)].to_numpy(dtype=np.float64)
+    return bool(np.isfinite(values).all() and (values > 0).all())
+
+
+def range_labels(frame: pd.DataFrame, horizon: int) -> np.ndarray:
+    """Labels log(high[t+h] / close[t]) and log(low[t+h] / close[t]): (rows, horizon, 2).
+
+    The h-step label uses candle t+h alone (not the highest high over t+1..t+h); NaN past the
+    end. Computed at training and evaluation time only, never stored.
+    """
+    if not has_ranges(frame):
+        raise ValidationError(
+            "rows lack each candle's high and low; join them from the candles group "
+            "(training_pipeline.candle_range.with_candles)"
+        )
+    log_close = np.log(frame["close"].to_numpy(dtype=np.float64))
+    labels = np.full((len(frame), horizon, 2), np.nan)
+    for k, column in enumerate(RANGE_COLUMNS):
+        log_extreme = np.log(frame[column].to_numpy(dtype=np.float64))
+        for h in range(1, horizon + 1):
+            labels[:-h, h - 1, k] = log_extreme[h:] - log_close[:-h]
+    return labels

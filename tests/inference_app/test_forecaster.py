@@ -15,6 +15,7 @@ from feature_pipeline.groups import CANDLES, FEATURES
 from feature_store import open_registry, open_store
 from inference_app.forecaster import Forecaster, check_days
 from inference_app.freshness import freshness_of
+from inference_app.serving import CANDLE_FIELDS
 
 
 @pytest.mark.parametrize("model", ["best", MLP, f"{PERSISTENCE}:1"])
@@ -131,7 +132,8 @@ def test_json_envelope(forecaster: Forecaster) -> None:
     assert data["as_of"] is None and data["model_warning"] is None
     assert data["stale"] is False and data["warning"] is None
     assert [row["date"] for row in data["forecast"]] == ["2026-01-06", "2026-01-07"]
-    assert set(data["forecast"][0]) == {"date", "horizon", "median", "low", "high", "change"}
+    step = data["forecast"][0]
+    assert set(step) == {"date", "horizon", "median", "low", "high", "change", *CANDLE_FIELDS}
     candidate = forecaster.forecast("BTCUSDT", 2, MLP).to_dict()
     assert candidate["model"]["role"] == "candidate" and candidate["model"]["age_candles"] > 30
     assert "refit it with `candlecast retrain --symbols BTCUSDT" in candidate["model_warning"]

@@ -96,3 +96,36 @@ def regime_features(rows: int = 1200, seed: int = 11) -> pd.DataFrame:
     frame["vol_30"] = ret_1.rolling(30).std().bfill()
     frame["atr_14"] = ret_1.abs().rolling(14).mean().bfill()
     return frame
+
+
+def with_extremes(frame: pd.DataFrame, seed: int = 3) -> pd.DataFrame:
+    """The rows with a `high` and `low` per candle around its open (last close) and close."""
+    rng = np.random.default_rng(seed)
+    close = frame["close"].to_numpy()
+    opening = np.concatenate([[close[0]], close[:-1]])
+    out = frame.copy()
+    out["high"] = np.maximum(opening, close) * np.exp(np.abs(rng.normal(0, 0.01, len(frame))))
+    out["low"] = np.minimum(opening, close) * np.exp(-np.abs(rng.normal(0, 0.01, len(frame))))
+    return out
+
+
+def candles_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """CANDLES-shaped rows (daily) for a frame with close, high and low (`with_extremes`)."""
+    close = frame["close"].to_numpy()
+    return pd.DataFrame(
+        {
+            "symbol": frame["symbol"].to_numpy(),
+            "interval": frame["interval"].to_numpy(),
+            "open_time": pd.to_datetime(frame["open_time"], utc=True),
+            "close_time": pd.to_datetime(frame["open_time"], utc=True)
+            + pd.Timedelta(days=1)
+            - pd.Timedelta(1, "ms"),
+            "open": np.concatenate([[close[0]], close[:-1]]),
+            "high": frame["high"].to_numpy(),
+            "low": frame["low"].to_numpy(),
+            "close": close,
+            "volume": 1000.0,
+            "quote_volume": 1000.0 * close,
+            "trades": 100,
+        }
+    )

@@ -27,7 +27,8 @@ def test_baseline_bundles_round_trip(
     assert not (tmp_path / kind / MODEL_FILE).exists()
     rows = data.view.frame.tail(loaded.window)
     forecast = loaded.predict(rows)
-    assert list(forecast.columns) == ["horizon", "low", "median", "high"]
+    # no candle highs/lows in these rows: the close quantiles and P(up)
+    assert list(forecast.columns) == ["horizon", "low", "median", "high", "p_up"]
     assert forecast["horizon"].tolist() == list(range(1, data.horizon + 1))
     assert (forecast["median"] == 0).all()
     assert (forecast["low"] < 0).all() and (forecast["high"] > 0).all()
@@ -126,3 +127,62 @@ def test_the_onnx_model_forecasts_what_the_keras_model_does_on_real_windows(
     onnx_out = onnx_forecaster(folder / ONNX_FILE)(inputs)
     assert onnx_out.shape == keras_out.shape == (500, data.horizon, 3)
     np.testing.assert_allclose(onnx_out, keras_out, rtol=1e-5, atol=1e-6)
+
+
+def test_bundles_saved_before_high_low_and_p_up_load_and_forecast_without_them(
+    data: TrainingSet, tiny_config, tmp_path: Path, make_bundle
+) -> None:
+    """It loads a bundle.json without `candle` / `direction` and forecasts the close as before,
+    leaving the high/low and P(up) fields out (null in the forecast JSON)."""
+    from inference_app.serving import CANDLE_FIELDS, candle_fields
+
+    rows = data.view.frame.tail(400)
+    for bundle in (persistence_bundle(data, tiny_config, fitting_end(data)), make_bundle(data)):
+        folder = bundle.save(tmp_path / bundle.kind)
+        record = json.loads((folder / BUNDLE_FILE).read_text())
+        del record["candle"], record["direction"]
+        (folder / BUNDLE_FILE).write_text(json.dumps(record))
+        loaded = ModelBundle.load(folder)
+        forecast = loaded.predict(rows)
+        assert list(forecast.columns) == ["horizon", "low", "median", "high"]
+        expected = bundle.forecast_rows(rows)[0]
+        np.testing.assert_allclose(forecast[["low", "median", "high"]], expected, atol=1e-6)
+        assert loaded.candle_rows(rows) is None and loaded.p_up_rows(rows) is None
+        fields = candle_fields(forecast.iloc[0].to_dict(), 100.0)
+        assert list(fields) == list(CANDLE_FIELDS) and set(fields.values()) == {None}
+
+
+def test_a_high_low_head_leaves_the_close_forecast_unchanged(
+    tiny_config, tmp_path: Path, make_bundle
+) -> None:
+    """It adds high/low quantiles on the frozen network: the close quantiles stay identical,
+    and the ONNX file serves all of them."""
+    from dataclasses import replace
+
+    from synthetic_series import synthetic_features, with_extremes
+
+    from inference_app.serving import candle_fields
+    from training_pipeline.config import Architecture
+    from training_pipeline.feature_view import feature_view_from_frame
+    from training_pipeline.fit import fit_candle_head
+    from training_pipeline.training_set import prepare
+
+    frame = with_extremes(synthetic_features())
+    data = prepare(feature_view_from_frame(frame, symbol="SYNTHUSDT", interval="1d"), tiny_config)
+    bundle = make_bundle(data)
+    origins = data.splits.test
+    before = bundle.forecast_rows(data.view.frame, origins)
+    model, record = fit_candle_head(
+        bundle._model, Architecture(window=5, units=8), data, tiny_config, epochs=2
+    )
+    headed = replace(bundle.with_model(model), candle=record)
+    np.testing.assert_array_equal(headed.forecast_rows(data.view.frame, origins), before)
+    candle = headed.candle_rows(data.view.frame, origins)
+    assert candle.shape == (len(origins), data.horizon, 2, 3)
+    assert (np.diff(candle, axis=-1) >= 0).all()
+    loaded = ModelBundle.load(headed.save(tmp_path / "mlp"))
+    np.testing.assert_allclose(loaded.candle_rows(data.view.frame, origins), candle, atol=1e-6)
+    row = loaded.predict(data.view.frame.tail(50)).iloc[0].to_dict()
+    fields = candle_fields(row, 100.0)
+    assert fields["high_q10"] <= fields["high_median"] <= fields["high_q90"]
+    assert fields["p_up"] is None  # not calibrated here
