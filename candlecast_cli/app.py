@@ -23,9 +23,9 @@ app = typer.Typer(
 
 @functools.cache  # main() may run many times in one process; commands are added once
 def _register_commands() -> None:
-    from candlecast_cli import daily, data, deploy, loop, retrain, serve, status, train
+    from candlecast_cli import daily, data, deploy, loop, retrain, serve, space, status, train
 
-    for module in (status, data, daily, loop, deploy, train, retrain, serve):
+    for module in (status, data, daily, loop, deploy, train, retrain, serve, space):
         module.register(app)
 
 

@@ -224,13 +224,19 @@ class OutcomeLog:
         self.interval = interval
         self.read_every = read_every
         self._monotonic = monotonic
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _symbol_locks only
+        self._symbol_locks: dict[str, threading.Lock] = {}
         self._read: dict[str, tuple[float, pd.DataFrame, int]] = {}
 
     def scored(self, symbol: str) -> tuple[pd.DataFrame, int]:
-        """Every kind of the series' scored forecasts, in-sample ones left out, and their count."""
-        now = self._monotonic()
+        """Every kind of the series' scored forecasts, in-sample ones left out, and their count.
+
+        One thread at a time reads a symbol's log; other symbols' readers are not held up.
+        """
         with self._lock:
+            lock = self._symbol_locks.setdefault(symbol, threading.Lock())
+        with lock:
+            now = self._monotonic()
             cached = self._read.get(symbol)
             if cached and now - cached[0] < self.read_every.total_seconds():
                 return cached[1], cached[2]

@@ -19,10 +19,13 @@ logger = logging.getLogger(__name__)
 API_NAME = "forecast"  # the stable endpoint: Client(url).predict(..., api_name="/forecast")
 REFRESH_SECONDS = 300.0
 DEFAULT_DAYS = 7
-# Events run one at a time. A forecast is CPU work under the GIL (30 ms, 170 ms through Gradio):
-# with 20 clients calling at once, 8 events in parallel answered slower than one at a time
-# (p50 2.4 s vs 1.9 s; benchmarks/app.py, clients and server in one process on 2 cores).
-CONCURRENCY = {"concurrency_id": "candlecast", "concurrency_limit": 1}
+# How many events run at once (one queue for all of them). benchmarks/app.py part 4: the app in its
+# own process, 20 gradio_clients in another calling /forecast at once (200 calls), on 2 cores shared
+# with other jobs (load average 5-12); median of 3 runs, p95 (calls/s) at limits 1 / 2 / 4:
+# store on local disk 5.83 s (4.8) / 4.99 s (5.3) / 5.17 s (6.1); store on moto's S3 (registry too
+# in 2 runs) 7.41 s (3.5) / 7.12 s (3.8) / 7.28 s (3.5). Run to run p95 moved by up to 2.7x (limit 1
+# on local disk: 3.0 to 8.2 s), more than between limits; 2 made no p95 worse: the default.
+CONCURRENCY_LIMIT = 2
 INTRO = (
     "# candlecast\n"
     "Crypto price forecasts from closed Binance candles with an 80% interval. The served model is "
@@ -37,11 +40,19 @@ def build_app(
     *,
     forecaster: Forecaster | None = None,
     refresh_seconds: float = REFRESH_SECONDS,
+    concurrency_limit: int = CONCURRENCY_LIMIT,
 ) -> gr.Blocks:
-    """The app; nothing is read or loaded until the first page load or API call."""
+    """The app; nothing is read or loaded until the first page load or API call.
+
+    concurrency_limit: how many events (page loads, forecasts, API calls) run at once; the
+    others wait in one queue.
+    """
     import gradio as gr
 
+    if concurrency_limit < 1:
+        raise ValueError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
     forecaster = forecaster or Forecaster(settings)
+    queue = {"concurrency_id": "candlecast", "concurrency_limit": concurrency_limit}
     with gr.Blocks(title="candlecast forecasts") as demo:
         gr.Markdown(INTRO)
         message = gr.Markdown(elem_id="message")
@@ -140,14 +151,14 @@ def build_app(
                 raise gr.Error(str(error), print_exception=False) from None
 
         demo.load(
-            reload, choices, [symbol, model, *page_outputs], api_visibility="private", **CONCURRENCY
+            reload, choices, [symbol, model, *page_outputs], api_visibility="private", **queue
         )
         timer.tick(
-            reload, choices, [symbol, model, *page_outputs], api_visibility="private", **CONCURRENCY
+            reload, choices, [symbol, model, *page_outputs], api_visibility="private", **queue
         )
-        button.click(render, choices, page_outputs, api_visibility="private", **CONCURRENCY)
-        symbol.input(symbol_changed, symbol, model, api_visibility="private", **CONCURRENCY)
-        gr.api(forecast, api_name=API_NAME, **CONCURRENCY)
+        button.click(render, choices, page_outputs, api_visibility="private", **queue)
+        symbol.input(symbol_changed, symbol, model, api_visibility="private", **queue)
+        gr.api(forecast, api_name=API_NAME, **queue)
     return demo
 
 
