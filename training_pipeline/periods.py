@@ -84,5 +84,14 @@ def make_splits(
     )
 
 
+def span_text(first: Any, last: Any) -> str:
+    """'2024-11-07..2025-11-06' for spans of whole days, '2025-08-10 13:21..2025-08-10 23:59'
+    for spans that start or end inside a day (intraday candles)."""
+    start, end = pd.Timestamp(first), pd.Timestamp(last)
+    whole_days = start == start.normalize() and end == end.normalize()
+    form = "%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M"
+    return f"{start:{form}}..{end:{form}}"
+
+
 def _iso(value: Any) -> str:
     return pd.Timestamp(value).isoformat()

@@ -25,6 +25,7 @@ import pandas as pd
 from training_pipeline import metrics as m
 from training_pipeline.backtest import ratios
 from training_pipeline.config import EVAL_HORIZONS
+from training_pipeline.periods import span_text
 
 GATE_P = 0.10
 SIGNIFICANT_HORIZONS = (1, 7)
@@ -109,17 +110,17 @@ class Decision:
         return self.served in BASELINE_WORDS
 
     def sentence(self, refit_through: str | None = None) -> str:
-        first, last = (d[:10] for d in self.period)
+        span = span_text(*self.period)
         why = "; ".join(f"{kind}: {reason}" for kind, reason in self.reasons.items())
         if self.serves_baseline:
-            lead = f"no model beat 'no change' on {first}..{last} (the selection period)"
+            lead = f"no model beat 'no change' on {span} (the selection period)"
             band = BASELINE_WORDS[self.served]
             if self.served == "persistence":
                 band += f" (its interval score beat the GARCH band's, DM p = {self.baseline_p:.3f})"
             return f"{lead}{f' ({why})' if why else ''}; serving {band}"
         refit = f", refit through {refit_through[:10]}" if refit_through else ""
         return (
-            f"{self.served} beat 'no change' on {first}..{last} (the selection period): "
+            f"{self.served} beat 'no change' on {span} (the selection period): "
             f"{self.reasons[self.served]}; serving it{refit}"
         )
 

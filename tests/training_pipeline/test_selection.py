@@ -127,3 +127,15 @@ def test_the_gate_needs_both_baselines() -> None:
 
 def _own_band(data: pd.DataFrame, kind: str) -> pd.DataFrame:
     return data.assign(low=data[f"{kind}_low"], high=data[f"{kind}_high"])
+
+
+def test_the_selection_period_is_told_in_the_candles_clock() -> None:
+    """It names whole days for daily periods and minutes for intraday ones."""
+    from training_pipeline.periods import span_text
+
+    assert span_text("2023-11-08T00:00:00+00:00", "2024-11-06T00:00:00+00:00") == (
+        "2023-11-08..2024-11-06"
+    )
+    assert span_text("2025-08-10T13:21:00+00:00", "2025-08-10T23:59:00+00:00") == (
+        "2025-08-10 13:21..2025-08-10 23:59"
+    )
