@@ -106,7 +106,13 @@ def forecast_text(result: Forecast) -> str:
     )
     if result.loaded.decision:
         header += f"\nserved because {result.loaded.decision}"
-    rows = [("date", "median", "low (10%)", "high (90%)", "change")]
+    candles = all(p.candle.get("high_median") is not None for p in result.points)
+    up = all(p.candle.get("p_up") is not None for p in result.points)
+    rows = [
+        ("date", "median", "low (10%)", "high (90%)", "change")
+        + (("pred. high", "pred. low") if candles else ())
+        + (("P(up)",) if up else ())
+    ]
     rows += [
         (
             format_time(p.date, result.interval),
@@ -115,6 +121,12 @@ def forecast_text(result: Forecast) -> str:
             format_price(p.high),
             format_change(p.change),
         )
+        + (
+            (format_price(p.candle["high_median"]), format_price(p.candle["low_median"]))
+            if candles
+            else ()
+        )
+        + ((f"{p.candle['p_up']:.0%}",) if up else ())
         for p in result.points
     ]
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
@@ -132,7 +144,8 @@ def _age_words(result: Forecast) -> str:
     age = result.age
     if age.trained_until is None or age.candles is None:
         return ", untrained baseline"
-    return f", fitted through {age.trained_until:%Y-%m-%d}, {age.candles} candles old"
+    through = age.trained_until.strftime("%Y-%m-%d %H:%M").removesuffix(" 00:00")
+    return f", fitted through {through}, {age.candles} candles old"
 
 
 def series_text(series: SeriesReport) -> str:

@@ -21,9 +21,17 @@ def forecast(
             help="The pair to forecast, e.g. BTCUSDT (default: first of CANDLECAST_SYMBOLS)."
         ),
     ] = None,
-    days: Annotated[
-        int, typer.Option(help="How many candles (days for 1d) ahead to forecast: 1 to 30.")
-    ] = 7,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps",
+            "--candles",
+            "--days",
+            help="How many candles of the interval ahead to forecast: 1 to 30 (the models' "
+            "horizon). Default: 7 for 1d, a day of candles for shorter ones (4h: 6, 1h: 24), at "
+            "most 30. --days is the older name of the same option.",
+        ),
+    ] = None,
     model: Annotated[
         str,
         typer.Option(
@@ -56,25 +64,29 @@ def forecast(
             "--json",
             help="Print one JSON object: symbol, interval, model {name, version, kind, role, "
             "trained_until, age_candles, decision}, as_of, data_through, last_close, stale, "
-            "warning, model_warning and forecast [{date, horizon, median, low, high, change}].",
+            "warning, model_warning and forecast [{date, horizon, median, low, high, change, "
+            "high_median, high_q10, high_q90, low_median, low_q10, low_q90, p_up}] (the last "
+            "seven null for models without them).",
         ),
     ] = False,
 ) -> None:
-    """Forecast the next closes of a symbol with the 80% interval, from the latest stored features.
+    """Forecast the next candles' closes of a symbol with the 80% interval (and, where the model
+    has them, each candle's high, low and P(up)), from the latest stored features.
 
-    Dates are the open times of the forecast candles, starting right after the last closed one
-    (or the --as-of candle). A symbol with no trained model gets no change with the empirical
-    band of past moves, labelled as such. Exits 1 with a message on bad input, an empty store,
-    an --as-of date outside the stored features, or stale data.
+    Dates are the open times of the forecast candles (with the time for intraday candles),
+    starting right after the last closed one (or the --as-of candle). A symbol with no trained
+    model gets no change with the empirical band of past moves, labelled as such. Exits 1 with a
+    message on bad input, an empty store, an --as-of date outside the stored features, or stale
+    data.
     """
-    from inference_app.forecaster import Forecaster, check_days
+    from inference_app.forecaster import Forecaster, check_days, default_steps
     from inference_app.freshness import StaleDataError
 
     settings = Settings.from_env().with_overrides(interval=interval)
     origin = parse_time(as_of, "--as-of") if as_of else None
     chosen = check_symbol((symbol or settings.symbols[0]).strip().upper())
     forecaster = Forecaster(settings)
-    check_days(days)
+    days = check_days(default_steps(settings.interval) if steps is None else steps)
     if origin is None and not allow_stale:  # refused before any model is loaded or run
         stale = forecaster.freshness(chosen).warning()
         if stale:

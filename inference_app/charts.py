@@ -1,5 +1,6 @@
-"""Plotly figures: the last 50 candles with volume and the forecast band, the live track record
-from the prediction log, and the walk-forward backtest of the test period."""
+"""Plotly figures: the last 60 candles with volume, the predicted candles and the forecast band,
+the live track record from the prediction log, and the walk-forward backtest
+of the test period."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from inference_app.forecaster import Forecast
     from inference_app.live_record import LiveRecord
 
-HISTORY_CANDLES = 50
+HISTORY_CANDLES = 60
 BAND_COLOR = "rgba(31, 119, 180, 0.18)"
 MEDIAN_COLOR = "#1f77b4"
 ACTUAL_COLOR = "#222222"
@@ -23,6 +24,8 @@ HISTORY_NAME = "close"
 MEDIAN_NAME = "forecast median"
 BAND_NAME = "80% interval"
 VOLUME_NAME = "volume"
+PREDICTED_NAME = "predicted candles"
+PREDICTED_LINE = "rgba(70, 70, 70, 0.9)"  # hollow: outline only, dark grey over the blue band
 UP_COLOR = "rgba(61, 153, 112, 0.6)"  # plotly's candlestick colours, lighter
 DOWN_COLOR = "rgba(255, 65, 54, 0.6)"
 # Logged forecasts: live ones solid blue, hindcasts open orange markers with a paler band.
@@ -42,8 +45,9 @@ ACTUAL_NAME = "actual close"
 
 
 def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
-    """Candlesticks of the last 50 candles, a 'last close' marker, then the median and 80% band;
-    under them the volume of the same candles on a shared time axis."""
+    """Candlesticks of the last 60 candles, a 'last close' marker, then the predicted candles
+    (hollow; when the model forecasts highs and lows), the median and the 80% band of the close;
+    under them the volume of the real candles on a shared time axis."""
     from plotly.subplots import make_subplots
 
     from inference_app.model_card import step_words
@@ -52,6 +56,7 @@ def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
     start_x = forecast.freshness.last_open_time
     xs = [start_x, *(p.date for p in forecast.points)]
     close = forecast.last_close
+    predicted = predicted_candles(forecast)
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22], vertical_spacing=0.03
     )
@@ -61,10 +66,18 @@ def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
     for trace in (
         _line(xs, [close, *(p.high for p in forecast.points)], "80% high", None),
         _line(xs, [close, *(p.low for p in forecast.points)], BAND_NAME, None, fill="tonexty"),
-        _line(xs, [close, *(p.median for p in forecast.points)], MEDIAN_NAME, MEDIAN_COLOR),
+        _line(
+            xs,
+            [close, *(p.median for p in forecast.points)],
+            MEDIAN_NAME,
+            MEDIAN_COLOR,
+            markers=predicted is None,  # the predicted candles' closes mark the steps instead
+        ),
         _last_close(start_x, close),
     ):
         fig.add_trace(trace, row=1, col=1)
+    if predicted is not None:
+        fig.add_trace(_predicted_candlesticks(predicted), row=1, col=1)
     fig.add_shape(
         type="line",
         x0=start_x,
@@ -86,6 +99,49 @@ def forecast_figure(candles: pd.DataFrame, forecast: Forecast) -> go.Figure:
         height=580,
     )
     return fig
+
+
+def predicted_candles(forecast: Forecast) -> pd.DataFrame | None:
+    """open_time, open, high, low, close of the forecast candles, or None when the model does not
+    forecast highs and lows (a bundle saved before them, the untrained baseline).
+
+    open = the previous candle's (predicted) close, close = the median, high / low = the medians
+    of the candle's high and low, widened to the open and close: each median is forecast on its
+    own, so they need not be ordered as a candle's prices are.
+    """
+    points = forecast.points
+    highs = [p.candle.get("high_median") for p in points]
+    lows = [p.candle.get("low_median") for p in points]
+    if not points or any(v is None for v in (*highs, *lows)):
+        return None
+    closes = [p.median for p in points]
+    opens = [forecast.last_close, *closes[:-1]]
+    return pd.DataFrame(
+        {
+            "open_time": [p.date for p in points],
+            "open": opens,
+            "high": [max(h, o, c) for h, o, c in zip(highs, opens, closes, strict=True)],
+            "low": [min(lo, o, c) for lo, o, c in zip(lows, opens, closes, strict=True)],
+            "close": closes,
+        }
+    )
+
+
+def _predicted_candlesticks(predicted: pd.DataFrame) -> go.Candlestick:
+    import plotly.graph_objects as go
+
+    hollow = {"line": {"color": PREDICTED_LINE, "width": 1.5}, "fillcolor": "rgba(0,0,0,0)"}
+    return go.Candlestick(
+        x=predicted["open_time"],
+        open=predicted["open"],
+        high=predicted["high"],
+        low=predicted["low"],
+        close=predicted["close"],
+        name=PREDICTED_NAME,
+        increasing=hollow,
+        decreasing=hollow,
+        opacity=0.8,
+    )
 
 
 def _last_close(x: object, close: float) -> go.Scatter:
@@ -131,7 +187,13 @@ def _candlesticks(history: pd.DataFrame) -> go.Candlestick:
 
 
 def _line(
-    xs: list, ys: list[float], name: str, color: str | None, fill: str | None = None
+    xs: list,
+    ys: list[float],
+    name: str,
+    color: str | None,
+    fill: str | None = None,
+    *,
+    markers: bool = True,
 ) -> go.Scatter:
     import plotly.graph_objects as go
 
@@ -140,7 +202,7 @@ def _line(
         x=xs,
         y=ys,
         name=name,
-        mode="lines" if band else "lines+markers",
+        mode="lines" if band or not markers else "lines+markers",
         line={
             "width": 0 if band else 2,
             "color": color or BAND_COLOR,

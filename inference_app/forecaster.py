@@ -18,7 +18,7 @@ from candlecast.errors import (
     ModelNotFound,
     ValidationError,
 )
-from candlecast.intervals import interval_step
+from candlecast.intervals import candles_in, interval_step
 from candlecast.settings import Settings, check_symbol
 from feature_pipeline.groups import FEATURES
 from feature_store.base import FeatureGroupSpec, FeatureStore, ModelRegistry, ModelVersion
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_DAYS = 30
+DEFAULT_DAYS = 7  # daily candles: a week
 
 
 @dataclass(frozen=True)
@@ -183,12 +184,23 @@ def forecast_points(
     return tuple(points)
 
 
+def default_steps(interval: str) -> int:
+    """The candles-ahead default of the app and the CLI: a week of daily candles; a day of
+    shorter ones (12h: 2, 4h: 6, 1h: 24), at most MAX_DAYS (the models' horizon), so 30 for 30m
+    and shorter: a day of 1m candles (1,440) is far past what a model forecasts."""
+    if interval == "1d":
+        return DEFAULT_DAYS
+    return min(MAX_DAYS, candles_in(timedelta(days=1), interval))
+
+
 def check_days(days: float | int | None, limit: int = MAX_DAYS) -> int:
-    """Days ahead as an int in 1..limit, or a ValidationError that says so."""
+    """Candles ahead (`days` for daily candles) as an int in 1..limit, or a ValidationError."""
     if days is None or isinstance(days, bool) or not float(days).is_integer():
-        raise ValidationError(f"days ahead must be a whole number from 1 to {limit}, got {days!r}")
+        raise ValidationError(
+            f"candles ahead must be a whole number from 1 to {limit}, got {days!r}"
+        )
     if not 1 <= int(days) <= limit:
-        raise ValidationError(f"days ahead must be between 1 and {limit}, got {int(days)}")
+        raise ValidationError(f"candles ahead must be between 1 and {limit}, got {int(days)}")
     return int(days)
 
 
@@ -359,7 +371,7 @@ class Forecaster:
         if days > horizon:
             raise ValidationError(
                 f"model {loaded.label} forecasts at most {horizon} candles ahead; "
-                f"ask for 1..{horizon} days"
+                f"ask for 1..{horizon} candles"
             )
         features = self.features_for(loaded, symbol, as_of)
         last = to_datetime(features["open_time"].max())

@@ -8,7 +8,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from candlecast.intervals import interval_step
+from candlecast.intervals import interval_step, interval_words
+from inference_app.freshness import format_time
 from inference_app.serving import UNTRAINED, LoadedModel
 
 CARD_HORIZONS = (1, 7, 30)
@@ -31,15 +32,29 @@ KIND_WORDS = {
 }
 
 
+def clock_words(h: int, interval: str) -> str:
+    """The clock time of h candles: '30 minutes', '28 hours', '1 day', '7 days'."""
+    minutes = int(interval_step(interval).total_seconds() // 60) * h
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
 def step_words(h: int, interval: str) -> str:
-    """'7-day' for daily candles, '7-step (4h)' otherwise."""
-    return f"{h}-day" if interval == "1d" else f"{h}-step ({interval})"
+    """'7-day' for daily candles, '7-candle (28-hour)' otherwise."""
+    if interval == "1d":
+        return f"{h}-day"
+    count, unit = clock_words(h, interval).split()
+    return f"{h}-candle ({count}-{unit.removesuffix('s')})"
 
 
 def ahead_words(h: int, interval: str) -> str:
-    """'1 day' / '7 days' ahead for daily candles, '7 steps' otherwise."""
-    unit = "day" if interval == "1d" else "step"
-    return f"{h} {unit}{'' if h == 1 else 's'}"
+    """'1 day' / '7 days' (ahead) for daily candles, '7 candles (28 hours)' otherwise."""
+    if interval == "1d":
+        return clock_words(h, interval)
+    return f"{h} candle{'' if h == 1 else 's'} ({clock_words(h, interval)})"
 
 
 def compare_words(ratio: float) -> str:
@@ -71,7 +86,7 @@ def track_record_sentences(
         where = "On its walk-forward test period"
     else:
         count, first, last = period
-        unit = "days" if interval == "1d" else f"{interval} candles"
+        unit = "days" if interval == "1d" else f"{interval_words(interval)} candles"
         where = f"On the {count} {unit} of its test period ({first:%Y-%m-%d} to {last:%Y-%m-%d})"
     sentences = []
     errors = [
@@ -146,7 +161,8 @@ def _fitted_words(loaded: LoadedModel, age: str | None) -> str:
     if loaded.trained_until is not None:
         parts.append(
             f"**Fitted on** {loaded.bundle.symbol} {loaded.bundle.interval} candles through "
-            f"{loaded.trained_until:%Y-%m-%d}" + (f" ({age})" if age else "")
+            f"{format_time(loaded.trained_until, loaded.bundle.interval)}"
+            + (f" ({age})" if age else "")
         )
     if periods:
         named = [(PERIOD_WORDS[name], periods[name]) for name in PERIOD_WORDS if name in periods]

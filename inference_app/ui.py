@@ -1,4 +1,5 @@
-"""The Gradio Blocks app, built by a factory: Forecast, Track record, Data tabs, /forecast API."""
+"""The Gradio Blocks app, built by a factory: Forecast, Trend, Track record, Data tabs and the
+/forecast API."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from candlecast.errors import CandlecastError
+from candlecast.intervals import interval_words
 from candlecast.settings import Settings
-from inference_app.forecaster import MAX_DAYS, Forecaster
+from inference_app.forecaster import MAX_DAYS, Forecaster, default_steps
 from inference_app.serving import BEST
 from inference_app.views import Page, build_page, model_choices
 
@@ -18,7 +20,6 @@ logger = logging.getLogger(__name__)
 
 API_NAME = "forecast"  # the stable endpoint: Client(url).predict(..., api_name="/forecast")
 REFRESH_SECONDS = 300.0
-DEFAULT_DAYS = 7
 # How many events run at once (one queue for all of them). benchmarks/app.py part 4: the app in its
 # own process, 20 gradio_clients in another calling /forecast at once (200 calls), on 2 cores shared
 # with other jobs (load average 5-12); median of 3 runs, p95 (calls/s) at limits 1 / 2 / 4:
@@ -26,13 +27,18 @@ DEFAULT_DAYS = 7
 # in 2 runs) 7.41 s (3.5) / 7.12 s (3.8) / 7.28 s (3.5). Run to run p95 moved by up to 2.7x (limit 1
 # on local disk: 3.0 to 8.2 s), more than between limits; 2 made no p95 worse: the default.
 CONCURRENCY_LIMIT = 2
-INTRO = (
-    "# candlecast\n"
-    "Crypto price forecasts from closed Binance candles with an 80% interval. The served model is "
-    'a network only when it beat "no change" significantly on a period nothing was fitted on; '
-    "otherwise it is no change with a volatility band. The model card shows its test figures. "
-    "Not financial advice."
-)
+
+
+def intro(interval: str) -> str:
+    """The page's heading text, in terms of the interval's candles."""
+    return (
+        "# candlecast\n"
+        f"Forecasts of the next {interval_words(interval)} candles' closes, from closed Binance "
+        "candles, with an 80% interval, and each candle's high, low and P(close up). The served "
+        'model is a network only when it beat "no change" significantly on a period nothing was '
+        "fitted on; otherwise it is no change with a volatility band. The model card shows its "
+        "test figures. Not financial advice."
+    )
 
 
 def build_app(
@@ -52,9 +58,11 @@ def build_app(
     if concurrency_limit < 1:
         raise ValueError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
     forecaster = forecaster or Forecaster(settings)
+    interval = forecaster.interval
+    steps = default_steps(interval)
     queue = {"concurrency_id": "candlecast", "concurrency_limit": concurrency_limit}
     with gr.Blocks(title="candlecast forecasts") as demo:
-        gr.Markdown(INTRO)
+        gr.Markdown(intro(interval))
         message = gr.Markdown(elem_id="message")
         with gr.Tab("Forecast"):
             with gr.Row():
@@ -62,7 +70,12 @@ def build_app(
                     label="Symbol", choices=[], allow_custom_value=True, elem_id="symbol"
                 )
                 days = gr.Slider(
-                    1, MAX_DAYS, value=DEFAULT_DAYS, step=1, label="Days ahead", elem_id="days"
+                    1,
+                    MAX_DAYS,
+                    value=steps,
+                    step=1,
+                    label=f"Candles ahead ({interval_words(interval)} candles)",
+                    elem_id="days",
                 )
                 model = gr.Dropdown(
                     label="Model",
@@ -77,6 +90,14 @@ def build_app(
             with gr.Row():
                 table = gr.Dataframe(label="Forecast", elem_id="forecast-table", interactive=False)
                 card = gr.Markdown(elem_id="model-card")
+        with gr.Tab("Trend"):
+            trend_text = gr.Markdown(elem_id="trend-text")
+            trend_chart = gr.Plot(label="P(up) per horizon", elem_id="trend-chart")
+            trend_table = gr.Dataframe(
+                label="P(up) and its test-period Brier skill",
+                elem_id="trend-table",
+                interactive=False,
+            )
         with gr.Tab("Track record"):
             live_text = gr.Markdown(elem_id="live-text")
             live_chart = gr.Plot(
@@ -108,6 +129,9 @@ def build_app(
             chart,
             table,
             card,
+            trend_text,
+            trend_chart,
+            trend_table,
             live_text,
             live_chart,
             live_table,
@@ -138,12 +162,14 @@ def build_app(
         def symbol_changed(symbol_value: str | None) -> Any:
             return gr.Dropdown(choices=model_choices(forecaster, symbol_value), value=BEST)
 
-        def forecast(symbol: str, days: int = DEFAULT_DAYS, model: str = BEST) -> dict:
-            """Forecast the closes of the next `days` candles of `symbol` with the chosen model.
+        def forecast(symbol: str, days: int = steps, model: str = BEST) -> dict:
+            """Forecast the closes of the next `days` candles of `symbol` with the chosen model
+            (`days` counts candles of the app's interval; the name stays for compatibility).
 
             Returns the JSON envelope of `candlecast forecast --json`: symbol, interval, model
             {name, version, kind}, data_through, last_close, stale, warning and forecast, a list of
-            {date, horizon, median, low, high, change}.
+            {date, horizon, median, low, high, change, high_median, high_q10, high_q90,
+            low_median, low_q10, low_q90, p_up} (the last seven null when the model lacks them).
             """
             try:
                 return forecaster.forecast(symbol, days, model).to_dict()
@@ -174,6 +200,9 @@ def page_values(page: Page) -> tuple:
         page.chart,
         page.table,
         page.card,
+        page.trend_text,
+        page.trend_chart,
+        page.trend_table,
         page.live_text,
         gr.Plot(page.live_chart, visible=live),
         gr.Dataframe(page.live_table, visible=live),

@@ -1,4 +1,5 @@
-"""What each part of the app shows for a (symbol, days, model) choice; plain objects, no Gradio."""
+"""What each part of the app shows for a (symbol, candles ahead, model) choice; plain objects,
+no Gradio."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from candlecast.errors import CandlecastError
 from feature_pipeline.groups import CANDLES, FEATURES
-from inference_app import charts, live_record, model_card
+from inference_app import charts, live_record, model_card, trend
 from inference_app.forecaster import Forecast, Forecaster
 from inference_app.freshness import Freshness, days_since, describe_age, format_time
 from inference_app.market import (
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 DATA_ROWS = 20
 TABLE_COLUMNS = ["date", "median", "low (10%)", "high (90%)", "change"]
+CANDLE_COLUMNS = ["pred. high", "pred. low"]  # the medians of the candle's high and low
 _CARD_STYLE = "flex:1;min-width:9em;padding:0.5em 0.8em;border:1px solid #8884;border-radius:8px"
 T = TypeVar("T")
 
@@ -52,6 +54,11 @@ class Page:
     backtest_text: str = ""  # the walk-forward backtest of the test period, frozen at training
     backtest_chart: go.Figure | None = None
     backtest_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trend_text: str = ""  # P(up) per horizon and its measured skill
+    trend_chart: go.Figure | None = None
+    trend_table: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=trend.TREND_COLUMNS)
+    )
     data_text: str = ""
     candles: pd.DataFrame = field(default_factory=pd.DataFrame)
     features: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -103,6 +110,7 @@ def build_page(forecaster: Forecaster, symbol: str | None, days: Any, model: str
     page.backtest_chart = page.backtest_chart or charts.message_figure(
         "no test-period backtest to show"
     )
+    page.trend_chart = page.trend_chart or charts.message_figure("no P(up) to show")
     return page
 
 
@@ -149,6 +157,7 @@ def fill_forecast(
     page.chart = charts.forecast_figure(page.history, forecast)
     guarded(page, "live track record", lambda: fill_live(page, forecaster, symbol, loaded))
     fill_backtest(page, loaded, forecaster.interval)
+    fill_trend(page, forecast)
 
 
 def fill_live(page: Page, forecaster: Forecaster, symbol: str, loaded: LoadedModel) -> None:
@@ -193,14 +202,31 @@ def fill_backtest(page: Page, loaded: LoadedModel, interval: str) -> None:
     )
 
 
+def fill_trend(page: Page, forecast: Forecast) -> None:
+    """The Trend tab: P(up) per horizon of the forecast, beside its measured test-period skill."""
+    p_up = [p.candle.get("p_up") for p in forecast.points]
+    label = forecast.loaded.label
+    if not p_up or any(p is None for p in p_up):
+        page.trend_text = (
+            f"{label} gives no P(up): it is the untrained baseline or was saved before models "
+            "forecast it."
+        )
+        return
+    horizons = [p.horizon for p in forecast.points]
+    page.trend_chart = trend.p_up_figure(horizons, p_up, forecast.interval)
+    page.trend_table = trend.trend_table(forecast)
+    page.trend_text = trend.trend_words(forecast.loaded.metrics, forecast.interval, label)
+
+
 def served_words(served: LoadedModel, now: datetime) -> str:
     """'btcusdt-1d-garch version 2, fitted on candles through 2025-12-01: 36 days old'."""
     until = served.trained_until
     if served.role == UNTRAINED or until is None:
         return f"{served.version.name}, untrained (no change with the empirical band of past moves)"
+    interval = served.bundle.interval
     return (
         f"{served.version.name} version {served.version.version}, fitted on candles through "
-        f"{until:%Y-%m-%d}: {_days(days_since(until, now))} old"
+        f"{format_time(until, interval)}: {_age(until, now, interval)} old"
     )
 
 
@@ -222,13 +248,21 @@ def status_cards(
         if until is None:
             cards.append(("model age", "untrained (no change)"))
         else:
-            age = f"{_days(days_since(until, now))} (fitted through {until:%Y-%m-%d})"
+            interval = forecast.interval
+            age = f"{_age(until, now, interval)} (fitted through {format_time(until, interval)})"
             cards.append(("model age", age))
     return cards
 
 
 def _days(count: int) -> str:
     return f"{count} day{'' if count == 1 else 's'}"
+
+
+def _age(until: datetime, now: datetime, interval: str) -> str:
+    """Whole days for daily candles; minutes, hours or days of clock time for shorter ones."""
+    if interval == "1d":
+        return _days(days_since(until, now))
+    return describe_age(now - until).removesuffix(" ago")
 
 
 def age_words(forecast: Forecast) -> str | None:
@@ -242,7 +276,8 @@ def age_words(forecast: Forecast) -> str | None:
 
 
 def forecast_table(forecast: Forecast) -> pd.DataFrame:
-    """The forecast as a readable table: date, median, 80% low and high, change vs last close."""
+    """The forecast as a readable table: date (a time for intraday candles), median, 80% low and
+    high, change vs last close, then the predicted candle's high and low when the model has them."""
     rows = [
         (
             format_time(p.date, forecast.interval),
@@ -253,7 +288,12 @@ def forecast_table(forecast: Forecast) -> pd.DataFrame:
         )
         for p in forecast.points
     ]
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    candles = charts.predicted_candles(forecast)
+    if candles is not None:
+        table[CANDLE_COLUMNS[0]] = [round(p.candle["high_median"], 2) for p in forecast.points]
+        table[CANDLE_COLUMNS[1]] = [round(p.candle["low_median"], 2) for p in forecast.points]
+    return table
 
 
 def kpi_html(summary: MarketSummary, extra: list[tuple[str, str]] | None = None) -> str:

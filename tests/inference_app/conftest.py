@@ -1,5 +1,6 @@
 """Session fixtures: one real store + registry with a tiny trained MLP, and a served app; the
-live loop's replay home served too; Debian's chromium for the browser tests."""
+live loop's replay home served too; 4h and 1m stores for the interval tests; Debian's chromium
+for the browser tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from app_world import NOW, SYMBOLS, AppWorld, backfill, free_port, tiny_config
+from interval_world import build_interval_store
 
 from candlecast.settings import Settings
 from feature_store import open_registry, open_store
@@ -75,6 +77,39 @@ def replay_url(replay_settings: Settings) -> Iterator[str]:
     url = serve(demo, host="127.0.0.1", port=free_port())
     yield url
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def settings_4h(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Settings:
+    """It backfills BTCUSDT 4h and trains it (baselines and a tiny MLP)."""
+    home = tmp_path_factory.mktemp("home-4h")
+    return build_interval_store(home, data_dir, "4h", train=True)
+
+
+@pytest.fixture(scope="session")
+def settings_1m(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Settings:
+    """It backfills BTCUSDT 1m (10 days) and trains nothing: the untrained baseline serves."""
+    home = tmp_path_factory.mktemp("home-1m")
+    return build_interval_store(home, data_dir, "1m", train=False)
+
+
+def _served(settings: Settings) -> Iterator[str]:
+    from inference_app.app import serve
+    from inference_app.ui import build_app
+
+    demo = build_app(settings)
+    yield serve(demo, host="127.0.0.1", port=free_port())
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url_4h(settings_4h: Settings) -> Iterator[str]:
+    yield from _served(settings_4h)
+
+
+@pytest.fixture(scope="session")
+def app_url_1m(settings_1m: Settings) -> Iterator[str]:
+    yield from _served(settings_1m)
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -41,7 +41,7 @@ def test_defaults_to_seven_days_of_the_best_model(client, forecaster: Forecaster
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"symbol": "BTCUSDT", "days": 45}, "days ahead must be between 1 and 30, got 45"),
+        ({"symbol": "BTCUSDT", "days": 45}, "candles ahead must be between 1 and 30, got 45"),
         ({"symbol": "DOGEUSDT"}, "unknown symbol DOGEUSDT"),
         ({"symbol": "BTCUSDT", "model": "ethusdt-1d-garch"}, "no model named"),
     ],

@@ -39,10 +39,10 @@ def forecast_with(page, control: str, value: str, until: str) -> None:
 
 
 def test_page_shows_history_and_forecast(page) -> None:
-    """It draws the last 50 candles with their volume, the last close and a 7-day median and
+    """It draws the last 60 candles with their volume, the last close and a 7-day median and
     band on load; the KPI row has the last candle's high and low, its age and the model's."""
     shown = traces(page)
-    assert shown["close"] == 50 and shown["volume"] == 50
+    assert shown["close"] == 60 and shown["volume"] == 60
     assert shown["last close"] == 1
     assert shown["forecast median"] == 8  # the last close, then 7 days
     assert shown["80% interval"] == 8
@@ -62,7 +62,7 @@ def test_setting_the_days_redraws_the_forecast(page) -> None:
         f"() => ({TRACES})().some(t => t.name === 'forecast median' && t.points === 13)",
     )
     shown = traces(page)
-    assert shown["close"] == 50 and shown["80% interval"] == 13
+    assert shown["close"] == 60 and shown["80% interval"] == 13
     table = page.inner_text("#forecast-table")
     assert "2026-01-06" in table and "2026-01-17" in table  # days 1 and 12
     assert "2026-01-18" not in table

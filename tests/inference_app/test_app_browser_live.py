@@ -59,12 +59,12 @@ def test_the_track_record_tab_shows_the_live_forecasts(page, replay_settings: Se
 
 
 def test_the_forecast_tab_shows_volume_and_ages(page) -> None:
-    """It draws 50 volume bars under the candles and the model's age beside the forecast."""
+    """It draws 60 volume bars under the candles and the model's age beside the forecast."""
     names = page.evaluate(
         "() => document.querySelector('#forecast-chart .js-plotly-plot').data"
         ".map(t => [t.name, t.x.length])"
     )
-    assert ["volume", 50] in names and ["close", 50] in names
+    assert ["volume", 60] in names and ["close", 60] in names
     kpis = page.inner_text("#kpi-row")
     assert "last candle high" in kpis and "model age" in kpis and "days (fitted through" in kpis
     page.screenshot(path=str(SCREENSHOTS / "candlecast-forecast-volume.png"), full_page=True)

@@ -51,20 +51,27 @@ def test_as_of_forecasts_from_an_earlier_candle(env: AppWorld, capsys, forecaste
 
 
 def test_text_table(env: AppWorld, capsys) -> None:
-    """It prints a header naming model and data, then one line per day."""
-    code, out, _ = run_cli(capsys, "forecast", "--days", "3", "--model", f"{MLP}:1")
+    """It prints a header naming model and data, then one line per day with the predicted
+    candle's high and low and P(up)."""
+    code, out, _ = run_cli(capsys, "forecast", "--steps", "3", "--model", f"{MLP}:1")
     assert code == 0
     lines = out.strip().splitlines()
     assert lines[0].startswith(f"BTCUSDT 1d · model {MLP}:1 (mlp, fitted through ")
     assert "candles old) · data through 2026-01-05" in lines[0]
-    assert lines[1].split() == ["date", "median", "low", "(10%)", "high", "(90%)", "change"]
+    assert lines[1].split() == ["date", "median", "low", "(10%)", "high", "(90%)", "change"] + [
+        "pred.",
+        "high",
+        "pred.",
+        "low",
+        "P(up)",
+    ]
     assert [line.split()[0] for line in lines[2:]] == ["2026-01-06", "2026-01-07", "2026-01-08"]
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--days", "31"], "days ahead must be between 1 and 30, got 31"),
+        (["--days", "31"], "candles ahead must be between 1 and 30, got 31"),
         (["--days", "0"], "between 1 and 30"),
         (["--symbol", "DOGEUSDT"], "unknown symbol DOGEUSDT: the store holds 1d features for"),
         (["--as-of", "2026-02-01"], "is after the last closed 1d candle of BTCUSDT (2026-01-05)"),

@@ -153,7 +153,7 @@ def test_the_forecast_tab_has_volume_the_last_candle_and_ages(replay: Forecaster
     page = build_page(replay, "BTCUSDT", 7, "best")
     volume = next(t for t in page.chart.data if t.name == "volume")
     candles = next(t for t in page.chart.data if t.name == "close")
-    assert len(volume.x) == len(candles.x) == 50
+    assert len(volume.x) == len(candles.x) == charts.HISTORY_CANDLES == 60
     assert (volume.xaxis, volume.yaxis) == ("x2", "y2") and candles.yaxis == "y"
     assert page.chart.layout.xaxis.matches == "x2"  # one time axis for both
     last = replay.latest(CANDLES, "BTCUSDT", 1).iloc[-1]
