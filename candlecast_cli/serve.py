@@ -110,7 +110,7 @@ def app_command(
     ),
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 7860,
 ) -> None:
-    """Serve the Gradio forecast app (Forecast, Track record and Data tabs) until Ctrl-C.
+    """Serve the Gradio forecast app (Forecast, Trend, Track record and Data tabs) until Ctrl-C.
 
     It reads the store and registry the settings name (CANDLECAST_*), like a Hugging Face Space.
     """

@@ -52,8 +52,8 @@ for symbol in BTCUSDT ETHUSDT; do
 done
 
 step "7-day forecasts"
-$BIN/candlecast forecast --symbol BTCUSDT --days 7
-$BIN/candlecast forecast --symbol ETHUSDT --days 7
+$BIN/candlecast forecast --symbol BTCUSDT --steps 7
+$BIN/candlecast forecast --symbol ETHUSDT --steps 7
 
 step "What the store and registry hold"
 $BIN/candlecast status
