@@ -93,6 +93,13 @@ def settings_1m(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Set
     return build_interval_store(home, data_dir, "1m", train=False)
 
 
+@pytest.fixture(scope="session")
+def settings_1m_trained(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Settings:
+    """It backfills BTCUSDT 1m (10 days) and trains it (baselines and a tiny MLP)."""
+    home = tmp_path_factory.mktemp("home-1m-trained")
+    return build_interval_store(home, data_dir, "1m", train=True)
+
+
 def _served(settings: Settings) -> Iterator[str]:
     from inference_app.app import serve
     from inference_app.ui import build_app
@@ -110,6 +117,11 @@ def app_url_4h(settings_4h: Settings) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def app_url_1m(settings_1m: Settings) -> Iterator[str]:
     yield from _served(settings_1m)
+
+
+@pytest.fixture(scope="session")
+def app_url_1m_trained(settings_1m_trained: Settings) -> Iterator[str]:
+    yield from _served(settings_1m_trained)
 
 
 CHROMIUM = "/usr/bin/chromium"
