@@ -86,6 +86,8 @@ class StandinFeatureGroup:
                     "commits": [],
                 }
                 state["next_id"] += 1
+            # Another process may have saved the group first: take its metadata and features.
+            self._meta = state["groups"][self.key]["meta"]
             self.id = state["groups"][self.key]["id"]
         self.__init__(self._backend, self._meta, self.id)
         return None, None
