@@ -223,6 +223,41 @@ def evaluation_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def outlook_table(report: dict[str, Any]) -> str:
+    """Predicted candles and P(up) per horizon as one compact table, then P(up) reliability.
+
+    Empty when the model forecasts neither (bundles saved before they existed).
+    """
+    rows = [(h, r) for h, r in report["horizons"].items() if r.get("brier") or r.get("high_mae")]
+    if not rows:
+        return ""
+    header = ("h", "high MAE", "/ range", "low MAE", "/ range", "Brier", "skill clim")
+    lines = [
+        "predicted high/low (ratio to the last candle's range) and P(up) "
+        "(skill vs the fitting data's up-rate and a random forest):",
+        _row((*header, "skill RF", "DA P(up)", "95% CI")),
+    ]
+    for h, r in rows:
+        cells = (
+            _num(r.get("high_mae"), 0),
+            _num(r.get("high_mae_ratio"), 3),
+            _num(r.get("low_mae"), 0),
+            _num(r.get("low_mae_ratio"), 3),
+            _num(r.get("brier"), 4),
+            _num(r.get("brier_skill"), 3),
+            _num(r.get("brier_skill_rf"), 3),
+            _pct(r.get("pup_da")),
+            _ci(r.get("pup_da_low"), r.get("pup_da_high")),
+        )
+        lines.append(_row((h, *cells)))
+    lines.append("P(up) reliability, per bin 'mean P(up) -> observed up-rate (count)':")
+    for h, r in rows:
+        bins = r.get("reliability") or []
+        cells = [f"{b['mean_p']:.2f}->{b['up_rate']:.2f} ({b['count']})" for b in bins]
+        lines.append(f"  h{h}: " + ("; ".join(cells) or "-"))
+    return "\n".join(lines)
+
+
 def periods_line(periods: Mapping[str, Any]) -> str:
     """'train 2018-03-01..2022-08-31 | val ... | selection ... | test ...'."""
     return " | ".join(

@@ -162,7 +162,7 @@ def evaluate(
     Without --from: its registered test-period figures (and the newest run's candidates). With
     --from [--to]: the registered model as it is, scored on those origins now.
     """
-    from candlecast_cli.render import candidates_table, evaluation_table
+    from candlecast_cli.render import candidates_table, evaluation_table, outlook_table
     from feature_store import open_registry
     from inference_app.serving import parse_model_choice
     from training_pipeline.evaluation import evaluation
@@ -198,43 +198,6 @@ def evaluate(
     extra = outlook_table(report)
     if extra:
         typer.echo("\n" + extra)
-
-
-def outlook_table(report: dict) -> str:
-    """Predicted candles and P(up) per horizon as one compact table, then P(up) reliability.
-
-    Empty when the model forecasts neither (bundles saved before they existed).
-    """
-    from candlecast_cli.render import _ci, _num, _pct, _row
-
-    rows = [(h, r) for h, r in report["horizons"].items() if r.get("brier") or r.get("high_mae")]
-    if not rows:
-        return ""
-    header = ("h", "high MAE", "/ range", "low MAE", "/ range", "Brier", "skill clim")
-    lines = [
-        "predicted high/low (ratio to the last candle's range) and P(up) "
-        "(skill vs the fitting data's up-rate and a random forest):",
-        _row((*header, "skill RF", "DA P(up)", "95% CI")),
-    ]
-    for h, r in rows:
-        cells = (
-            _num(r.get("high_mae"), 0),
-            _num(r.get("high_mae_ratio"), 3),
-            _num(r.get("low_mae"), 0),
-            _num(r.get("low_mae_ratio"), 3),
-            _num(r.get("brier"), 4),
-            _num(r.get("brier_skill"), 3),
-            _num(r.get("brier_skill_rf"), 3),
-            _pct(r.get("pup_da")),
-            _ci(r.get("pup_da_low"), r.get("pup_da_high")),
-        )
-        lines.append(_row((h, *cells)))
-    lines.append("P(up) reliability, per bin 'mean P(up) -> observed up-rate (count)':")
-    for h, r in rows:
-        bins = r.get("reliability") or []
-        cells = [f"{b['mean_p']:.2f}->{b['up_rate']:.2f} ({b['count']})" for b in bins]
-        lines.append(f"  h{h}: " + ("; ".join(cells) or "-"))
-    return "\n".join(lines)
 
 
 def served(registry: ModelRegistry, symbol: str, interval: str) -> ModelVersion:

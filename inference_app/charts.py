@@ -4,7 +4,7 @@ of the test period."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -128,19 +128,9 @@ def predicted_candles(forecast: Forecast) -> pd.DataFrame | None:
 
 
 def _predicted_candlesticks(predicted: pd.DataFrame) -> go.Candlestick:
-    import plotly.graph_objects as go
-
     hollow = {"line": {"color": PREDICTED_LINE, "width": 1.5}, "fillcolor": "rgba(0,0,0,0)"}
-    return go.Candlestick(
-        x=predicted["open_time"],
-        open=predicted["open"],
-        high=predicted["high"],
-        low=predicted["low"],
-        close=predicted["close"],
-        name=PREDICTED_NAME,
-        increasing=hollow,
-        decreasing=hollow,
-        opacity=0.8,
+    return _candlesticks(
+        predicted, PREDICTED_NAME, increasing=hollow, decreasing=hollow, opacity=0.8
     )
 
 
@@ -173,16 +163,17 @@ def _volume_bars(history: pd.DataFrame) -> go.Bar:
     )
 
 
-def _candlesticks(history: pd.DataFrame) -> go.Candlestick:
+def _candlesticks(candles: pd.DataFrame, name: str = HISTORY_NAME, **style: Any) -> go.Candlestick:
     import plotly.graph_objects as go
 
     return go.Candlestick(
-        x=history["open_time"],
-        open=history["open"],
-        high=history["high"],
-        low=history["low"],
-        close=history["close"],
-        name=HISTORY_NAME,
+        x=candles["open_time"],
+        open=candles["open"],
+        high=candles["high"],
+        low=candles["low"],
+        close=candles["close"],
+        name=name,
+        **style,
     )
 
 
